@@ -1,0 +1,11 @@
+# Compiler flags every diskshift target gets: warnings, and the sanitizers when asked for.
+add_library(diskshift_flags INTERFACE)
+target_compile_options(diskshift_flags INTERFACE -Wall -Wextra -Wpedantic)
+if(DISKSHIFT_WERROR)
+    target_compile_options(diskshift_flags INTERFACE -Werror)
+endif()
+if(DISKSHIFT_SANITIZE)
+    set(_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_compile_options(diskshift_flags INTERFACE ${_sanitizers})
+    target_link_options(diskshift_flags INTERFACE ${_sanitizers})
+endif()

@@ -1,0 +1,12 @@
+// diskshift — the whole public API.
+#pragma once
+
+#include <diskshift/convert.hpp>
+#include <diskshift/error.hpp>
+#include <diskshift/extent.hpp>
+#include <diskshift/format.hpp>
+#include <diskshift/image.hpp>
+#include <diskshift/inspect.hpp>
+#include <diskshift/io.hpp>
+#include <diskshift/version.hpp>
+#include <diskshift/writer.hpp>

@@ -1,0 +1,10 @@
+// Internal: the built-in formats, one accessor per format folder.
+#pragma once
+
+#include <diskshift/format.hpp>
+
+namespace diskshift::formats {
+
+const Format& raw_format() noexcept;
+
+}  // namespace diskshift::formats

@@ -1,0 +1,31 @@
+// Shared plumbing for the command-line tools: exit codes, signals, progress.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include <diskshift/image.hpp>
+
+namespace diskshift::cli {
+
+/// Exit statuses every tool uses.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;
+inline constexpr int exit_usage = 2;
+
+/// A tool's main: parses the arguments (bad usage exits 2, --help 0), turns SIGINT, SIGTERM and
+/// SIGHUP into a cancellation, runs `body`, and reports any failure on stderr as
+/// "<tool>: <message>" with exit status 1. No output is left behind on failure: the library's
+/// sinks remove their temporary files as the exception unwinds.
+int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body);
+
+/// True once a terminating signal has arrived.
+bool interrupted() noexcept;
+
+/// A progress callback that stops the work when a signal arrives, and draws a progress bar on
+/// stderr when `show` is set: on a terminal only, unless `force`.
+ProgressFn progress_callback(bool show, bool force);
+
+}  // namespace diskshift::cli

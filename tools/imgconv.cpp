@@ -1,0 +1,52 @@
+// imgconv: convert a disk image to another format (sparse, in parallel, written atomically).
+#include <chrono>
+#include <iostream>
+
+#include <diskshift/convert.hpp>
+#include <diskshift/format.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/cli.hpp"
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Convert a disk image. DST is written under a temporary name and renamed when complete.", "imgconv"};
+    std::string source;
+    std::string destination;
+    diskshift::OpenOptions open;
+    diskshift::ConvertOptions convert;
+    std::vector<std::string> output_options;
+    bool progress = false;
+    bool force_progress = false;
+    bool json = false;
+    app.add_option("-f,--format", open.format, "Read SRC in this format instead of probing (raw must be named)");
+    app.add_option("-O,--output-format", convert.format, "Output format (raw)")->required();
+    app.add_option("-o,--options", output_options, "Output options KEY=VAL[,KEY=VAL...]; may be repeated");
+    app.add_flag("-p,--progress", progress, "Show progress on stderr when it is a terminal");
+    app.add_flag("--force-progress", force_progress, "Show progress on stderr even when it is not a terminal");
+    app.add_option("--threads", convert.threads, "Worker threads (default: one per core)")
+        ->check(CLI::Range(1, 1024));
+    app.add_flag("--json", json, "Print a JSON summary of the conversion on stdout");
+    app.add_option("SRC", source, "The image to read")->required();
+    app.add_option("DST", destination, "The image to write")->required();
+
+    return diskshift::cli::run(app, argc, argv, [&] {
+        for (const std::string& text : output_options) {
+            convert.options.parse(text);
+        }
+        convert.progress = diskshift::cli::progress_callback(progress || force_progress, force_progress);
+        const auto started = std::chrono::steady_clock::now();
+        const auto image = diskshift::open_image(source, open);
+        const diskshift::ConvertStats stats = diskshift::convert(*image, destination, convert);
+        if (json) {
+            const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
+            const nlohmann::ordered_json summary = {
+                {"source", source},           {"destination", destination},
+                {"source_format", image->info().format}, {"format", convert.format},
+                {"virtual_size", stats.virtual_size},    {"data_bytes", stats.data_bytes},
+                {"zero_bytes", stats.zero_bytes},        {"seconds", seconds.count()},
+            };
+            std::cout << summary.dump(2) << '\n';
+        }
+    });
+}

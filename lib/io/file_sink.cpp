@@ -30,7 +30,7 @@ std::filesystem::path temporary_name(const std::filesystem::path& destination, u
 /// The pid a temporary file of ours for `destination` was made by, or 0 if `leaf` is not one.
 pid_t temporary_owner(const std::filesystem::path& destination, const std::string& leaf)
 {
-    const std::string prefix = "." + destination.filename().string() + std::string(temporary_marker);
+    const std::string prefix = fmt::format(".{}{}", destination.filename().string(), temporary_marker);
     if (!leaf.starts_with(prefix) || !leaf.ends_with(temporary_suffix)) {
         return 0;
     }

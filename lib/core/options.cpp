@@ -27,21 +27,21 @@ std::string lower(std::string s)
     return s;
 }
 
-/// The multiplier of a size suffix: K, M, G, T (powers of 1024), with an optional "iB"/"B".
-std::uint64_t size_multiplier(std::string suffix, const std::string& key)
+/// The multiplier of a size suffix: none or B (bytes), or K, M, G, T (powers of 1024) alone or
+/// followed by B or iB.
+std::uint64_t size_multiplier(const std::string& suffix, const std::string& key)
 {
-    suffix = lower(std::move(suffix));
-    if (suffix.ends_with("ib")) {
-        suffix.resize(suffix.size() - 2);
-    } else if (suffix.size() > 1 && suffix.ends_with("b")) {
-        suffix.pop_back();
+    const std::string unit = lower(suffix);
+    if (unit.empty() || unit == "b") {
+        return 1;
     }
-    if (suffix.empty() || suffix == "b") return 1;
-    if (suffix == "k") return 1ULL << 10;
-    if (suffix == "m") return 1ULL << 20;
-    if (suffix == "g") return 1ULL << 30;
-    if (suffix == "t") return 1ULL << 40;
-    fail(Errc::invalid_argument, "option {}: unknown size suffix '{}' (use K, M, G or T)", key, suffix);
+    static constexpr std::string_view prefixes = "kmgt";
+    const std::size_t power = prefixes.find(unit.front());
+    const std::string_view rest = std::string_view(unit).substr(1);
+    if (power == std::string_view::npos || !(rest.empty() || rest == "b" || rest == "ib")) {
+        fail(Errc::invalid_argument, "option {}: unknown size suffix '{}' (use K, M, G or T)", key, suffix);
+    }
+    return 1ULL << (10 * (power + 1));
 }
 
 }  // namespace

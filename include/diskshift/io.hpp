@@ -113,7 +113,7 @@ public:
 };
 
 /// Writes a file atomically. The bytes go to a temporary file in the destination's folder, named
-/// ".<name>.diskshift-<pid>.tmp"; commit() fsyncs it, renames it over the destination and fsyncs
+/// ".<name>.diskshift-<pid>-<n>.tmp"; commit() fsyncs it, renames it over the destination and fsyncs
 /// the folder. A sink destroyed without commit() removes its temporary file, and a new sink removes
 /// the temporary files that runs killed earlier left for the same destination.
 class FileSink final : public ByteSink {

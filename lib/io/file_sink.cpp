@@ -126,11 +126,11 @@ void FileSink::write_at(std::span<const std::byte> data, std::uint64_t offset)
 void FileSink::write_zeroes(std::uint64_t offset, std::uint64_t length)
 {
     const std::uint64_t end = offset + length;
-    // Past the end, growing the file is enough: the new range is a hole.
+    // Past the old end, growing the file is enough: the new range is a hole.
+    const std::uint64_t written_end = std::min(end, size_);
     if (end > size_) {
         resize(end);
     }
-    const std::uint64_t written_end = std::min(end, size_);
     if (offset >= written_end) {
         return;
     }

@@ -1,5 +1,9 @@
 #include "ops/worker_pool.hpp"
 
+#include <system_error>
+
+#include "core/fail.hpp"
+
 namespace diskshift {
 
 unsigned WorkerPool::default_threads() noexcept
@@ -10,14 +14,27 @@ unsigned WorkerPool::default_threads() noexcept
 
 WorkerPool::WorkerPool(unsigned threads)
 {
+    if (threads > max_threads) {
+        fail(Errc::invalid_argument, "{} worker threads asked for; at most {} are allowed", threads, max_threads);
+    }
     const unsigned count = threads == 0 ? default_threads() : threads;
     workers_.reserve(count);
-    for (unsigned i = 0; i < count; ++i) {
-        workers_.emplace_back([this] { work(); });
+    try {
+        for (unsigned i = 0; i < count; ++i) {
+            workers_.emplace_back([this] { work(); });
+        }
+    } catch (const std::system_error& e) {
+        stop();
+        fail(Errc::io, "cannot start {} worker threads (started {}): {}", count, workers_.size(), e.what());
     }
 }
 
 WorkerPool::~WorkerPool()
+{
+    stop();
+}
+
+void WorkerPool::stop() noexcept
 {
     {
         std::lock_guard lock(mutex_);

@@ -14,9 +14,8 @@ namespace diskshift {
 
 class WorkerPool {
 public:
-    /// `threads` workers; 0 means one per core.
+    /// `threads` workers (at most max_threads); 0 means one per core.
     explicit WorkerPool(unsigned threads);
-    /// Drops jobs not yet started, waits for the running ones, joins the workers.
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
@@ -35,8 +34,12 @@ public:
 
     /// One worker per core (at least one).
     static unsigned default_threads() noexcept;
+    /// More threads than this is a mistake, not a speed-up.
+    static constexpr unsigned max_threads = 1024;
 
 private:
+    /// Drops jobs not yet started, waits for the running ones, joins the workers.
+    void stop() noexcept;
     void enqueue(std::function<void()> job);
     void work();
 

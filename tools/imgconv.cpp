@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <diskshift/convert.hpp>
+#include <diskshift/error.hpp>
 #include <diskshift/format.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,7 +22,19 @@ int main(int argc, char** argv)
     bool json = false;
     app.add_option("-f,--format", open.format, "Read SRC in this format instead of probing (raw must be named)");
     app.add_option("-O,--output-format", convert.format, "Output format (raw)")->required();
-    app.add_option("-o,--options", output_options, "Output options KEY=VAL[,KEY=VAL...]; may be repeated");
+    // A malformed -o is bad usage (exit 2); a key the output format does not know fails later (exit 1).
+    const CLI::Validator key_values(
+        [](std::string& text) {
+            try {
+                diskshift::OptionMap().parse(text);
+                return std::string();
+            } catch (const diskshift::Error& e) {
+                return std::string(e.what());
+            }
+        },
+        "KEY=VAL[,...]");
+    app.add_option("-o,--options", output_options, "Output options KEY=VAL[,KEY=VAL...]; may be repeated")
+        ->check(key_values);
     app.add_flag("-p,--progress", progress, "Show progress on stderr when it is a terminal");
     app.add_flag("--force-progress", force_progress, "Show progress on stderr even when it is not a terminal");
     app.add_option("--threads", convert.threads, "Worker threads (default: one per core)")

@@ -26,8 +26,10 @@ void install_signal_handlers()
     for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
         sigaction(signal_number, &action, nullptr);
     }
-    // A closed pipe on stdout is a write error to report, not a reason to die.
+    // A closed pipe on stdout, or a file grown past the size limit, is a write error to report,
+    // not a reason to die.
     std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN);
 }
 
 int report_failure(const std::string& tool, const std::string& message)

@@ -17,4 +17,10 @@ std::unique_ptr<diskshift::Image> open_raw_bytes(std::vector<std::byte> bytes, c
 /// A file opened as a raw image.
 std::unique_ptr<diskshift::Image> open_raw_file(const std::filesystem::path& path);
 
+/// Compares what two images give a guest, in 1 MiB reads: "" when they are equal, otherwise the
+/// sizes or the offset of the first different byte. Past the end of the shorter image, the longer
+/// one must read zeros when `allow_zero_tail` is set (a format that rounds its size up).
+std::string image_difference(const diskshift::Image& expected, const diskshift::Image& actual,
+                             bool allow_zero_tail = false);
+
 }  // namespace dstest

@@ -34,6 +34,15 @@ SparseLayout small_sparse_layout()
     return {MiB + 4 * KiB, {{8 * KiB, 8 * KiB}, {64 * KiB, 4 * KiB}, {68 * KiB, 64 * KiB}, {MiB, 4 * KiB}}};
 }
 
+/// Writes small_sparse_layout() to <dir>/sparse.img, on a file system that must report holes.
+SparseLayout write_small_sparse_file(const TempDir& dir)
+{
+    require_hole_support(dir.path());
+    const SparseLayout layout = small_sparse_layout();
+    write_sparse_file(dir / "sparse.img", layout, seed);
+    return layout;
+}
+
 std::vector<std::byte> bytes_at(const diskshift::ByteSource& source, std::uint64_t offset, std::size_t length)
 {
     std::vector<std::byte> out(length);
@@ -99,9 +108,7 @@ TEST_CASE("FileSource: a directory is refused")
 TEST_CASE("FileSource: allocation of a sparse file is exactly its data and holes")
 {
     const TempDir dir;
-    require_hole_support(dir.path());
-    const SparseLayout layout = small_sparse_layout();
-    write_sparse_file(dir / "sparse.img", layout, seed);
+    const SparseLayout layout = write_small_sparse_file(dir);
 
     const FileSource source(dir / "sparse.img");
     CHECK(source.allocation(0, layout.size) == layout.extents());
@@ -112,9 +119,7 @@ TEST_CASE("FileSource: allocation of a sparse file is exactly its data and holes
 TEST_CASE("FileSource: allocation of a part of a sparse file starts at the offset asked")
 {
     const TempDir dir;
-    require_hole_support(dir.path());
-    const SparseLayout layout = small_sparse_layout();
-    write_sparse_file(dir / "sparse.img", layout, seed);
+    const SparseLayout layout = write_small_sparse_file(dir);
     const FileSource source(dir / "sparse.img");
 
     CHECK(source.allocation(10 * KiB, 60 * KiB) == layout.extents().slice(10 * KiB, 60 * KiB));
@@ -183,9 +188,7 @@ TEST_CASE("SubrangeSource: a window past its parent's end is refused")
 TEST_CASE("SubrangeSource: allocation is re-based on the window")
 {
     const TempDir dir;
-    require_hole_support(dir.path());
-    const SparseLayout layout = small_sparse_layout();
-    write_sparse_file(dir / "sparse.img", layout, seed);
+    const SparseLayout layout = write_small_sparse_file(dir);
     const auto parent = std::make_shared<FileSource>(dir / "sparse.img");
     const SubrangeSource window(parent, 4 * KiB, 128 * KiB, "window");
 

@@ -12,6 +12,7 @@
 #include <diskshift/io.hpp>
 
 #include "core/fail.hpp"
+#include "ops/extent_walk.hpp"
 #include "ops/worker_pool.hpp"
 
 namespace diskshift {
@@ -20,8 +21,6 @@ namespace {
 /// Data is read in chunks of this size, aligned to it on the virtual disk (1 MiB: big sequential
 /// reads, and little memory per worker).
 constexpr std::uint64_t chunk_bytes = 1 << 20;
-/// Extents are asked for one window at a time, so memory never grows with the disk's size.
-constexpr std::uint64_t extent_window = 1ULL << 30;
 /// Chunks in flight per worker: enough to keep every worker busy while the writer catches up.
 constexpr unsigned chunks_per_worker = 3;
 
@@ -89,16 +88,16 @@ public:
     ConvertStats run()
     {
         report_progress();
-        for (std::uint64_t window = 0; window < source_.size(); window += extent_window) {
-            const std::uint64_t length = std::min(extent_window, source_.size() - window);
-            for (const Extent& e : source_.extents(window, length)) {
+        for_each_extent(
+            source_,
+            [this](const Extent& e) {
                 if (e.kind == ExtentKind::data) {
                     queue_data(e);
                 } else {
                     queue_skip(e.length);
                 }
-            }
-        }
+            },
+            [](std::uint64_t) {});
         while (!steps_.empty()) {
             retire_oldest();
         }

@@ -10,13 +10,10 @@
 #include <diskshift/error.hpp>
 
 #include "core/fail.hpp"
-#include "core/units.hpp"
+#include "ops/extent_walk.hpp"
 
 namespace diskshift {
 namespace {
-
-/// The map is gathered one window at a time, so memory does not grow with the disk's size.
-constexpr std::uint64_t map_window = 1ULL << 30;
 
 nlohmann::ordered_json optional_json(const auto& value)
 {
@@ -106,22 +103,23 @@ void write_map_json(std::ostream& out, const Image& image, const ProgressFn& pro
         separator = ",\n";
     };
     out << '[';
-    for (std::uint64_t window = 0; window < image.size(); window += map_window) {
-        const std::uint64_t length = std::min(map_window, image.size() - window);
-        for (const Extent& e : image.extents(window, length)) {
+    for_each_extent(
+        image,
+        [&](const Extent& e) {
             if (pending && pending->kind == e.kind) {
                 pending->length += e.length;
-                continue;
+                return;
             }
             if (pending) {
                 emit(*pending);
             }
             pending = e;
-        }
-        if (progress && !progress(window + length, image.size())) {
-            fail(Errc::cancelled, "{}: map stopped at offset {}", image.info().filename, window + length);
-        }
-    }
+        },
+        [&](std::uint64_t reached) {
+            if (progress && !progress(reached, image.size())) {
+                fail(Errc::cancelled, "{}: map stopped at offset {}", image.info().filename, reached);
+            }
+        });
     if (pending) {
         emit(*pending);
     }

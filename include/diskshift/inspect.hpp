@@ -1,13 +1,18 @@
 // diskshift — inspect: describe an image for people and for programs.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include <diskshift/image.hpp>
 
 namespace diskshift {
+
+/// A size for people: binary units, three significant digits ("1 GiB", "4.02 MiB", "512 B").
+std::string human_size(std::uint64_t bytes);
 
 /// The image's description as JSON: filename, format, subformat (or null), virtual_size,
 /// cluster_size (or null), allocated_bytes, id, parent (null or {hint, id}), details, warnings.

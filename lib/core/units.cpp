@@ -1,4 +1,4 @@
-#include "core/units.hpp"
+#include <diskshift/inspect.hpp>
 
 #include <array>
 

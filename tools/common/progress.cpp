@@ -9,23 +9,14 @@
 
 #include <fmt/format.h>
 
+#include <diskshift/inspect.hpp>
+
 #include "common/cli.hpp"
 
 namespace diskshift::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string short_size(double bytes)
-{
-    static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    std::size_t unit = 0;
-    while (bytes >= 1024 && unit + 1 < std::size(units)) {
-        bytes /= 1024;
-        ++unit;
-    }
-    return fmt::format("{:.1f} {}", bytes, units[unit]);
-}
 
 std::string clock_time(double seconds)
 {
@@ -57,7 +48,7 @@ private:
     void draw(std::uint64_t done, std::uint64_t total, double elapsed) const
     {
         const double fraction = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
-        const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+        const auto rate = static_cast<std::uint64_t>(elapsed > 0 ? static_cast<double>(done) / elapsed : 0);
         const std::string left = fraction >= 1.0   ? fmt::format("in {}", clock_time(elapsed))
                                  : fraction > 0.0 ? fmt::format("ETA {}", clock_time(elapsed / fraction - elapsed))
                                                   : "ETA --:--";
@@ -65,8 +56,7 @@ private:
         const int filled = static_cast<int>(fraction * width);
         const std::string line =
             fmt::format("[{:#<{}}{:.<{}}] {:5.1f}%  {} / {}  {}/s  {}", "", filled, "", width - filled,
-                        fraction * 100, short_size(static_cast<double>(done)), short_size(static_cast<double>(total)),
-                        short_size(rate), left);
+                        fraction * 100, human_size(done), human_size(total), human_size(rate), left);
         if (terminal_) {
             std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), fraction >= 1.0 ? "\n" : "");
         } else {

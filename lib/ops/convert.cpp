@@ -3,7 +3,6 @@
 #include <diskshift/convert.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <deque>
 #include <future>
 #include <vector>
@@ -11,6 +10,7 @@
 #include <diskshift/format.hpp>
 #include <diskshift/io.hpp>
 
+#include "core/bytes.hpp"
 #include "core/fail.hpp"
 #include "ops/extent_walk.hpp"
 #include "ops/worker_pool.hpp"
@@ -25,20 +25,6 @@ constexpr std::uint64_t chunk_bytes = 1 << 20;
 constexpr unsigned chunks_per_worker = 3;
 
 static_assert(chunk_bytes % zero_detect_block == 0);
-
-bool is_all_zero(const std::byte* data, std::size_t length)
-{
-    static const std::byte zeros[zero_detect_block] = {};
-    while (length > 0) {
-        const std::size_t n = std::min<std::size_t>(length, sizeof zeros);
-        if (std::memcmp(data, zeros, n) != 0) {
-            return false;
-        }
-        data += n;
-        length -= n;
-    }
-    return true;
-}
 
 struct Run {
     std::uint64_t offset;  ///< on the virtual disk
@@ -64,7 +50,7 @@ void scan_chunk(const Image& source, Slot& slot)
     std::uint64_t at = slot.offset;
     while (at < end) {
         const std::uint64_t block_end = std::min(end, (at / zero_detect_block + 1) * zero_detect_block);
-        const bool zero = is_all_zero(slot.buffer.data() + (at - slot.offset), block_end - at);
+        const bool zero = is_all_zero(std::span(slot.buffer).subspan(at - slot.offset, block_end - at));
         if (!zero) {
             if (!slot.runs.empty() && slot.runs.back().offset + slot.runs.back().length == at) {
                 slot.runs.back().length += block_end - at;

@@ -1,8 +1,6 @@
 // ESXi vmfsSparse extents: the COWD ("copy on write disk") header of reference vmdk.md §6, a
 // grain directory of 32-bit sector numbers of grain tables, and grain tables of 4096 32-bit sector
 // numbers of grains (0: not allocated here).
-#include <array>
-
 #include "core/endian.hpp"
 #include "core/fail.hpp"
 #include "formats/vmdk/esx_sparse.hpp"
@@ -107,10 +105,7 @@ nlohmann::ordered_json describe(const Header& h)
 
 std::unique_ptr<ExtentData> open_cowd_extent(std::shared_ptr<const ByteSource> file)
 {
-    require_inside_file(*file, 0, header_bytes, "COWD header");
-    std::array<std::byte, header_bytes> raw{};
-    file->read_at(raw, 0);
-    const Header header = parse_header(raw.data());
+    const Header header = parse_header(read_structure<header_bytes>(*file, 0, "COWD header").data());
     check_header(*file, header);
 
     GrainLayout layout;

@@ -4,6 +4,7 @@
 // encoded, so each one decodes its entries and hands the rest to GrainTableExtent.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -28,6 +29,16 @@ bool inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t len
 /// unless [offset, offset + length) is inside the file.
 void require_inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t length,
                          std::string_view structure);
+
+/// The `N` bytes at `offset`, after require_inside_file() for `structure`.
+template <std::size_t N>
+std::array<std::byte, N> read_structure(const ByteSource& file, std::uint64_t offset, std::string_view structure)
+{
+    require_inside_file(file, offset, N, structure);
+    std::array<std::byte, N> bytes{};
+    file.read_at(bytes, offset);
+    return bytes;
+}
 
 /// `sectors` in bytes; throws Error(Errc::corrupt) naming `field` of the header at `header_offset`
 /// when the product does not fit in 64 bits.

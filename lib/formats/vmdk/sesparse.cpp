@@ -74,9 +74,7 @@ void check_const_header(const ByteSource& file, const ConstHeader& h)
 void check_volatile_header(const ByteSource& file, const ConstHeader& h)
 {
     const std::uint64_t offset = sectors_to_bytes(file, h.volatile_header_offset, "volatile_header_offset", 80);
-    require_inside_file(file, offset, sector_bytes, "seSparse volatile header");
-    std::array<std::byte, 32> head{};
-    file.read_at(head, offset);
+    const auto head = read_structure<sector_bytes>(file, offset, "seSparse volatile header");
     const auto magic = load_le<std::uint64_t>(head.data());
     if (magic != volatile_header_magic) {
         fail(Errc::corrupt, "{}: seSparse volatile header has a bad magic 0x{:x} (offset 0x{:x})", file.name(), magic,
@@ -171,10 +169,8 @@ nlohmann::ordered_json describe(const ConstHeader& h, const std::vector<std::uin
 
 std::unique_ptr<ExtentData> open_sesparse_extent(std::shared_ptr<const ByteSource> file)
 {
-    require_inside_file(*file, 0, sector_bytes, "seSparse const header");
-    std::array<std::byte, sector_bytes> raw{};
-    file->read_at(raw, 0);
-    const ConstHeader header = parse_const_header(raw.data());
+    const ConstHeader header =
+        parse_const_header(read_structure<sector_bytes>(*file, 0, "seSparse const header").data());
     check_const_header(*file, header);
     check_volatile_header(*file, header);
 

@@ -323,10 +323,11 @@ TEST_CASE("seSparse extent: hostile headers and tables fail fast, naming the fil
         {"bad volatile magic", [](auto& f) { store64(f, 512, 0xCAFECAFF); }, "corrupt", "volatile header"},
         {"dirty journal", [](auto& f) { store64(f, 512 + 24, 1); }, "unsupported", "journal"},
         {"capacity of 2^60 sectors", [](auto& f) { store64(f, 16, 1ULL << 60); }, "corrupt", "capacity"},
-        {"capacity of 2^40 sectors", [](auto& f) { store64(f, 16, 1ULL << 40); }, "corrupt", "grain directory"},
+        {"capacity of 2^40 sectors, over 64 TiB", [](auto& f) { store64(f, 16, 1ULL << 40); }, "corrupt", "capacity"},
+        {"capacity of 32 TiB", [](auto& f) { store64(f, 16, 1ULL << 36); }, "corrupt", "grain directory"},
         {"huge grain directory past the end",
          [](auto& f) {
-             store64(f, 16, 1ULL << 40);
+             store64(f, 16, 1ULL << 36);
              store64(f, 136, 1ULL << 40);
          },
          "corrupt", "grain directory"},

@@ -15,6 +15,8 @@ constexpr std::uint64_t supported_version = 0x0000000200000001;
 constexpr std::uint64_t grain_sectors = 8;
 constexpr std::uint64_t grain_table_sectors = 64;
 constexpr std::uint64_t entries_per_table = grain_table_sectors * sector_bytes / 8;
+// The largest seSparse disk (VMware documents 62 TB); it bounds the grain directory to 4 Mi entries.
+constexpr std::uint64_t max_capacity = std::uint64_t{64} << 40;
 // A grain directory entry names a grain table by index: top 32 bits 0x10000000, low 32 the index.
 constexpr std::uint64_t allocated_table_tag = 0x10000000;
 
@@ -176,6 +178,10 @@ std::unique_ptr<ExtentData> open_sesparse_extent(std::shared_ptr<const ByteSourc
 
     GrainLayout layout;
     layout.size = sectors_to_bytes(*file, header.capacity, "capacity", 16);
+    if (layout.size > max_capacity) {
+        fail(Errc::corrupt, "{}: seSparse capacity of {} sectors is over the format's 64 TiB (offset 0x10)",
+             file->name(), header.capacity);
+    }
     layout.grain_bytes = grain_sectors * sector_bytes;
     layout.entries_per_table = entries_per_table;
     layout.entry_bytes = 8;

@@ -122,7 +122,7 @@ private:
 
     [[noreturn]] void bad(std::uint64_t field, const std::string& problem) const
     {
-        fail(Errc::corrupt, "{}: {} {} (offset 0x{:x})", file_, what_, problem, at_ + field);
+        fail(Errc::corrupt, "{}: {}: {} (offset 0x{:x})", file_, what_, problem, at_ + field);
     }
 
     std::span<const std::byte, sector_bytes> bytes_;

@@ -197,16 +197,17 @@ public:
         GrainTables out;
         out.slot_of_gde.resize(directory.size());
         std::unordered_map<std::uint32_t, std::uint32_t> slot_of_sector;
+        std::vector<std::uint64_t> allocated_in_slot;  // counted once per table, however often it is used
         for (std::size_t i = 0; i < directory.size(); ++i) {
             if (directory[i] == 0) {
                 continue;
             }
             auto [it, added] = slot_of_sector.try_emplace(directory[i], static_cast<std::uint32_t>(slot_of_sector.size() + 1));
             if (added) {
-                append_table(out, directory[i]);
+                allocated_in_slot.push_back(append_table(out, directory[i]));
             }
             out.slot_of_gde[i] = it->second;
-            out.allocated_grains += allocated_in_table(out, it->second);
+            out.allocated_grains += allocated_in_slot[it->second - 1];
         }
         return out;
     }
@@ -228,13 +229,16 @@ private:
         return entries;
     }
 
-    void append_table(GrainTables& out, std::uint32_t sector) const
+    /// Reads, checks and keeps the table at `sector`; returns how many grains it holds.
+    std::uint64_t append_table(GrainTables& out, std::uint32_t sector) const
     {
         const std::vector<std::uint32_t> table = read_entries(sector, header_.gtes_per_gt, "table");
         for (std::size_t i = 0; i < table.size(); ++i) {
             check_entry(table[i], sector, i);
         }
         out.entries.insert(out.entries.end(), table.begin(), table.end());
+        return static_cast<std::uint64_t>(
+            std::count_if(table.begin(), table.end(), [](std::uint32_t e) { return e > gte_zeroed; }));
     }
 
     void check_entry(std::uint32_t entry, std::uint32_t table_sector, std::size_t index) const
@@ -251,13 +255,6 @@ private:
             fail(Errc::corrupt, "{}: {}grain table entry {} points past the end of the file to sector {} (offset "
                  "0x{:x})", file_.name(), which_, index, entry, entry_offset);
         }
-    }
-
-    std::uint64_t allocated_in_table(const GrainTables& out, std::uint32_t slot) const
-    {
-        const auto first = out.entries.begin() + std::ptrdiff_t{slot - 1} * header_.gtes_per_gt;
-        return static_cast<std::uint64_t>(
-            std::count_if(first, first + header_.gtes_per_gt, [](std::uint32_t e) { return e > gte_zeroed; }));
     }
 
     const ByteSource& file_;

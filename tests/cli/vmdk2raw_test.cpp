@@ -17,6 +17,7 @@
 #include "core/endian.hpp"
 #include <diskshift/io.hpp>
 
+#include "support/commands.hpp"
 #include "support/files.hpp"
 #include "support/sparse_layout.hpp"
 #include "support/process.hpp"
@@ -29,23 +30,9 @@ using namespace dstest;
 
 namespace {
 
-std::string program(const std::string& name)
-{
-    const auto path = find_on_path(name);
-    REQUIRE_MESSAGE(path.has_value(), name << " is not on PATH; it is a declared test dependency");
-    return path->string();
-}
-
-void run_ok(const std::vector<std::string>& argv)
-{
-    const ProcessResult run = run_process(argv);
-    INFO(run.describe());
-    REQUIRE(run.exit_code() == 0);
-}
-
 std::string qemu_img()
 {
-    return program("qemu-img");
+    return required_program("qemu-img");
 }
 
 /// Like file_difference(), but reads only where either file has data: both read zeros elsewhere,
@@ -80,7 +67,7 @@ void check_vmdk2raw_matches_qemu(const TempDir& dir, const std::filesystem::path
     const ProcessResult run = run_tool("vmdk2raw", {image.string(), ours.string()});
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
-    run_ok({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", image.string(), theirs.string()});
+    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", image.string(), theirs.string()});
     CHECK(sparse_file_difference(theirs, ours) == "");
     CHECK(allocated_bytes(ours) <= allocated_bytes(theirs) + MiB);
     std::filesystem::remove(ours);
@@ -118,19 +105,19 @@ std::filesystem::path write_random_file(const TempDir& dir)
 std::filesystem::path write_raw_disk(const TempDir& dir, std::uint64_t size)
 {
     const std::filesystem::path raw = dir / "source.raw";
-    run_ok({qemu_img(), "create", "-q", "-f", "raw", raw.string(), std::to_string(size)});
-    std::vector<std::string> argv = {program("qemu-io"), "-f", "raw"};
+    run_checked({qemu_img(), "create", "-q", "-f", "raw", raw.string(), std::to_string(size)});
+    std::vector<std::string> argv = {required_program("qemu-io"), "-f", "raw"};
     const std::vector<std::string> writes = qemu_io_writes(write_random_file(dir), size);
     argv.insert(argv.end(), writes.begin(), writes.end());
     argv.push_back(raw.string());
-    run_ok(argv);
+    run_checked(argv);
     return raw;
 }
 
 /// The SHA-256 of a file, to see that reading it changed nothing.
 std::string checksum(const std::filesystem::path& path)
 {
-    const ProcessResult run = run_process({program("sha256sum"), path.string()});
+    const ProcessResult run = run_process({required_program("sha256sum"), path.string()});
     REQUIRE(run.exit_code() == 0);
     return run.out.substr(0, 64);
 }
@@ -158,8 +145,8 @@ T load_field(const std::filesystem::path& path, std::uint64_t at)
 std::filesystem::path small_sparse(const TempDir& dir, const std::string& name)
 {
     const std::filesystem::path image = dir / name;
-    run_ok({qemu_img(), "create", "-q", "-f", "vmdk", image.string(), "64M"});
-    run_ok({program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x5a 0 1M", image.string()});
+    run_checked({qemu_img(), "create", "-q", "-f", "vmdk", image.string(), "64M"});
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x5a 0 1M", image.string()});
     return image;
 }
 
@@ -218,13 +205,13 @@ TEST_CASE("vmdk acceptance 1: every subformat qemu-img writes converts like qemu
     for (const auto& variant : variants) {
         INFO("qemu-img create -o ", variant.front());
         const std::filesystem::path image = dir / "disk.vmdk";
-        run_ok({qemu_img(), "create", "-q", "-f", "vmdk", "-o", variant.front(), image.string(),
+        run_checked({qemu_img(), "create", "-q", "-f", "vmdk", "-o", variant.front(), image.string(),
                 std::to_string(disk_size)});
-        std::vector<std::string> argv = {program("qemu-io"), "-f", "vmdk"};
+        std::vector<std::string> argv = {required_program("qemu-io"), "-f", "vmdk"};
         const std::vector<std::string> writes = qemu_io_writes(random_file, disk_size);
         argv.insert(argv.end(), writes.begin(), writes.end());
         argv.push_back(image.string());
-        run_ok(argv);
+        run_checked(argv);
         check_vmdk2raw_matches_qemu(dir, image);
         for (const std::string& name : dir.names()) {
             if (name.starts_with("disk")) {
@@ -239,7 +226,7 @@ TEST_CASE("vmdk acceptance 1: qemu-img's streamOptimized output converts like qe
     const TempDir dir;
     const std::filesystem::path raw = write_raw_disk(dir, disk_size);
     const std::filesystem::path image = dir / "stream.vmdk";
-    run_ok({qemu_img(), "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.string(),
+    run_checked({qemu_img(), "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.string(),
             image.string()});
     check_vmdk2raw_matches_qemu(dir, image);
 }
@@ -269,7 +256,7 @@ TEST_CASE("vmdk acceptance 1: python3-vmdkstream's stream files")
     const std::filesystem::path raw = write_raw_disk(dir, 24 * MiB + 99 * KiB + 512);
     const std::filesystem::path image = dir / "stream.vmdk";
     // The Debian package installs the module for the system's python3.
-    run_ok({"/usr/bin/python3", "-c", "import sys, VMDKstream; VMDKstream.convert_to_stream(sys.argv[1], sys.argv[2])",
+    run_checked({"/usr/bin/python3", "-c", "import sys, VMDKstream; VMDKstream.convert_to_stream(sys.argv[1], sys.argv[2])",
             raw.string(), image.string()});
     check_vmdk2raw_matches_qemu(dir, image);
     const ProcessResult ours = run_tool("vmdk2raw", {image.string(), (dir / "ours.raw").string()});
@@ -302,7 +289,7 @@ TEST_CASE("vmdk acceptance 2: our VMware-layout stream files read correctly, and
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
     CHECK(file_difference(raw, dir / "ours.raw") == "");
-    run_ok({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", image.string(), (dir / "qemu.raw").string()});
+    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", image.string(), (dir / "qemu.raw").string()});
     CHECK(file_difference(raw, dir / "qemu.raw") == "");
 
     const ProcessResult info = run_tool("imginfo", {"--json", image.string()});
@@ -318,8 +305,8 @@ TEST_CASE("vmdk acceptance 4: a qemu-img delta names its parent and is refused a
     const TempDir dir;
     const std::filesystem::path base = small_sparse(dir, "base.vmdk");
     const std::filesystem::path delta = dir / "delta.vmdk";
-    run_ok({qemu_img(), "create", "-q", "-f", "vmdk", "-b", base.string(), "-F", "vmdk", delta.string()});
-    run_ok({program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x77 64k 64k", delta.string()});
+    run_checked({qemu_img(), "create", "-q", "-f", "vmdk", "-b", base.string(), "-F", "vmdk", delta.string()});
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x77 64k 64k", delta.string()});
 
     const ProcessResult base_info = run_tool("imginfo", {"--json", base.string()});
     const ProcessResult delta_info = run_tool("imginfo", {"--json", delta.string()});
@@ -396,7 +383,7 @@ TEST_CASE("vmdk acceptance 5: bad input fails with exit 1, fast and small, and i
     cases.push_back({"stream cut before its end", no_footer, "footer"});
 
     const auto lost_extent = dir / "lost.vmdk";
-    run_ok({qemu_img(), "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat", lost_extent.string(), "1M"});
+    run_checked({qemu_img(), "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat", lost_extent.string(), "1M"});
     std::filesystem::remove(dir / "lost-flat.vmdk");
     cases.push_back({"missing extent file", lost_extent, "lost-flat.vmdk"});
 

@@ -14,6 +14,7 @@
 
 #include "core/endian.hpp"
 #include "formats/vmdk/descriptor.hpp"
+#include "support/commands.hpp"
 #include "support/errors.hpp"
 #include "support/files.hpp"
 #include "support/images.hpp"
@@ -29,20 +30,6 @@ using namespace diskshift::formats::vmdk;
 using diskshift::ExtentKind;
 
 namespace {
-
-std::string program(const std::string& name)
-{
-    const auto path = find_on_path(name);
-    REQUIRE_MESSAGE(path.has_value(), name << " is not on PATH; it is a declared test dependency");
-    return path->string();
-}
-
-void run_ok(const std::vector<std::string>& argv)
-{
-    const ProcessResult run = run_process(argv);
-    INFO(run.describe());
-    REQUIRE(run.exit_code() == 0);
-}
 
 std::unique_ptr<diskshift::Image> open_vmdk(const std::filesystem::path& path, bool delta_alone = false)
 {
@@ -132,8 +119,8 @@ TEST_CASE("vmdk: a descriptor concatenates FLAT, ZERO, NOACCESS and SPARSE exten
     const std::vector<std::byte> flat_bytes = random_bytes(3 * 65536, 0x31);
     write_whole_file(dir / "data.bin", flat_bytes);
     const std::filesystem::path sparse = dir / "piece.vmdk";
-    run_ok({program("qemu-img"), "create", "-q", "-f", "vmdk", sparse.string(), "1M"});
-    run_ok({program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x3c 65536 65536", sparse.string()});
+    run_checked({required_program("qemu-img"), "create", "-q", "-f", "vmdk", sparse.string(), "1M"});
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x3c 65536 65536", sparse.string()});
     write_text_file(dir / "disk.vmdk", "# Disk DescriptorFile\nversion=1\nCID=00c0ffee\nparentCID=ffffffff\n"
                                        "createType=\"custom\"\nRW 128 FLAT \"data.bin\" 128\nRW 64 ZERO\n"
                                        "NOACCESS 8 FLAT \"nowhere.bin\" 0\nRDONLY 2048 SPARSE \"piece.vmdk\"\n"
@@ -176,11 +163,11 @@ TEST_CASE("vmdk: a zeroed grain in a delta reads as zero and maps as zero, not a
     const TempDir dir;
     const std::filesystem::path base = dir / "base.vmdk";
     const std::filesystem::path delta = dir / "delta.vmdk";
-    run_ok({program("qemu-img"), "create", "-q", "-f", "vmdk", base.string(), "4M"});
-    run_ok({program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x11 0 1M", base.string()});
-    run_ok({program("qemu-img"), "create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", "-b", base.string(), "-F",
+    run_checked({required_program("qemu-img"), "create", "-q", "-f", "vmdk", base.string(), "4M"});
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x11 0 1M", base.string()});
+    run_checked({required_program("qemu-img"), "create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", "-b", base.string(), "-F",
             "vmdk", delta.string()});
-    run_ok({program("qemu-io"), "-f", "vmdk", "-c", "write -z 128k 128k", "-c", "write -P 0x22 512k 64k",
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -z 128k 128k", "-c", "write -P 0x22 512k 64k",
             delta.string()});
 
     CHECK(error_kind_of([&] { (void)open_vmdk(delta); }) == "invalid_argument");
@@ -199,7 +186,7 @@ TEST_CASE("vmdk: a zeroed grain in a delta reads as zero and maps as zero, not a
     CHECK(image->extents() == map);
 
     // qemu-img reads the chain: zeros where the delta zeroed grains over the parent's data.
-    run_ok({program("qemu-img"), "convert", "-O", "raw", delta.string(), (dir / "chain.raw").string()});
+    run_checked({required_program("qemu-img"), "convert", "-O", "raw", delta.string(), (dir / "chain.raw").string()});
     const std::vector<std::byte> chain = read_whole_file(dir / "chain.raw");
     CHECK(std::all_of(chain.begin() + 128 * KiB, chain.begin() + 256 * KiB, [](std::byte b) { return b == std::byte{0}; }));
     CHECK(chain[0] == std::byte{0x11});
@@ -212,8 +199,8 @@ TEST_CASE("vmdk: both grain directories are checked; a redundant table that diff
 {
     const TempDir dir;
     const std::filesystem::path image_path = dir / "disk.vmdk";
-    run_ok({program("qemu-img"), "create", "-q", "-f", "vmdk", image_path.string(), "8M"});
-    run_ok({program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x44 0 64k", image_path.string()});
+    run_checked({required_program("qemu-img"), "create", "-q", "-f", "vmdk", image_path.string(), "8M"});
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x44 0 64k", image_path.string()});
     const std::vector<std::byte> original = read_whole_file(image_path);
     const std::uint64_t rgd = diskshift::load_le<std::uint64_t>(original.data() + 48);
     REQUIRE(rgd != 0);

@@ -7,7 +7,10 @@
 //     in its folder;
 //   - an ESXi seSparse or COWD extent by itself, without its descriptor.
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <string>
+#include <tuple>
 
 #include "core/fail.hpp"
 #include "formats/builtin.hpp"
@@ -25,7 +28,7 @@ using namespace vmdk;
 /// An extent placed on the virtual disk.
 struct PlacedExtent {
     std::uint64_t start = 0;
-    std::unique_ptr<ExtentData> data;
+    std::shared_ptr<const ExtentData> data;
 };
 
 class VmdkImage final : public Image {
@@ -51,8 +54,13 @@ private:
         const auto it = extent_at(offset);
         const std::uint64_t within = offset - it->start;
         const std::uint64_t end = std::min(it->data->size(), within + length);
+        const ExtentList part = it->data->map(within, end - within);
+        if (part.empty() || part.start_offset() != within) {
+            fail(Errc::corrupt, "{}: extent at disk offset {} gave no map at its offset {}", info().filename, it->start,
+                 within);
+        }
         ExtentList out(offset);
-        for (const Extent& e : it->data->map(within, end - within)) {
+        for (const Extent& e : part) {
             const std::uint64_t from = std::max(e.offset, within);
             const std::uint64_t to = std::min(e.end(), it->data->size());
             if (from < to) {
@@ -73,6 +81,10 @@ private:
     std::vector<PlacedExtent> extents_;
 };
 
+/// An extent line's file and place: identical lines share one opened extent, so a descriptor
+/// repeating a file thousands of times opens it, and loads its tables, once.
+using ExtentKey = std::tuple<std::string, ExtentType, std::uint64_t, std::uint64_t>;
+
 /// What an open gathers before the image is made.
 struct Parts {
     Descriptor descriptor;
@@ -82,13 +94,19 @@ struct Parts {
     std::optional<std::uint64_t> grain_bytes;
     std::uint64_t allocated_bytes = 0;
     std::vector<std::string> warnings;
+    std::map<std::string, std::shared_ptr<const ByteSource>> files;  ///< by lexically normal name
+    std::map<ExtentKey, std::shared_ptr<const ExtentData>> opened;
 
     std::uint64_t size() const { return extents.empty() ? 0 : extents.back().start + extents.back().data->size(); }
 
-    void add(std::unique_ptr<ExtentData> data, nlohmann::ordered_json facts)
+    /// Places `data` after the extents so far. An extent that an earlier line already opened
+    /// shows no header facts again (`first_use` false).
+    void add(std::shared_ptr<const ExtentData> data, nlohmann::ordered_json facts, bool first_use = true)
     {
         facts["size"] = data->size();
-        facts["header"] = data->details();
+        if (first_use) {
+            facts["header"] = data->details();
+        }
         extent_details.push_back(std::move(facts));
         if (data->size() != 0) {
             const std::uint64_t start = size();
@@ -186,14 +204,22 @@ void add_listed_extent(const std::string& descriptor_name, const ExtentLine& lin
         return;
     }
     try {
-        auto file = context.open_related(line.file);
-        parts.allocated_bytes += file->allocated_bytes();
-        auto data = open_listed_extent(line, std::move(file), parts);
+        const std::string name = std::filesystem::path(line.file).lexically_normal().string();
+        std::shared_ptr<const ByteSource>& file = parts.files[name];
+        if (!file) {
+            file = context.open_related(line.file);
+            parts.allocated_bytes += file->allocated_bytes();
+        }
+        std::shared_ptr<const ExtentData>& data = parts.opened[{name, line.type, line.offset_sectors, line.sectors}];
+        const bool first_use = !data;
+        if (first_use) {
+            data = open_listed_extent(line, file, parts);
+        }
         if (data->size() != line.sectors * sector_bytes) {
             fail(Errc::corrupt, "the extent holds {} sectors but its line says {}", data->size() / sector_bytes,
                  line.sectors);
         }
-        parts.add(std::move(data), std::move(facts));
+        parts.add(data, std::move(facts), first_use);
     } catch (const Error& e) {
         throw Error(e.code(), fmt::format("{}: extent on descriptor line {} (\"{}\"): {}", descriptor_name,
                                           line.line_number, line.file, e.what()),

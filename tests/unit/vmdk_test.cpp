@@ -158,6 +158,29 @@ TEST_CASE("vmdk: a descriptor concatenates FLAT, ZERO, NOACCESS and SPARSE exten
     CHECK(std::equal(middle.begin(), middle.end(), expected.begin() + 60000));
 }
 
+TEST_CASE("vmdk: lines repeating one extent file open it once and show its header once")
+{
+    const TempDir dir;
+    const std::filesystem::path piece = dir / "piece.vmdk";
+    run_checked({required_program("qemu-img"), "create", "-q", "-f", "vmdk", piece.string(), "1M"});
+    run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x3c 0 512", piece.string()});
+    std::string text = "# Disk DescriptorFile\nversion=1\nCID=00000001\nparentCID=ffffffff\ncreateType=\"custom\"\n";
+    for (int i = 0; i < 15000; ++i) {
+        text += "RW 2048 SPARSE \"piece.vmdk\"\nRW 2048 SPARSE \"./piece.vmdk\"\n";
+    }
+    write_text_file(dir / "disk.vmdk", text);
+    const auto image = open_vmdk(dir / "disk.vmdk");
+    CHECK(image->size() == 30000 * MiB);
+    const auto& extents = image->info().details.at("extents");
+    REQUIRE(extents.size() == 30000);
+    CHECK(extents[0].contains("header"));
+    CHECK_FALSE(extents[1].contains("header"));
+    CHECK_FALSE(extents[29999].contains("header"));
+    std::vector<std::byte> bytes(2);
+    image->read(bytes, 29999 * MiB);
+    CHECK(bytes[0] == std::byte{0x3c});
+}
+
 TEST_CASE("vmdk: a zeroed grain in a delta reads as zero and maps as zero, not as the parent's data")
 {
     const TempDir dir;

@@ -218,7 +218,7 @@ TEST_CASE("vmdk: a zeroed grain in a delta reads as zero and maps as zero, not a
     CHECK(std::all_of(zeroed.begin(), zeroed.end(), [](std::byte b) { return b == std::byte{0}; }));
 }
 
-TEST_CASE("vmdk: both grain directories are checked; a redundant table that differs is a warning")
+TEST_CASE("vmdk: both grain directories are checked, and a redundant table that differs is a warning")
 {
     const TempDir dir;
     const std::filesystem::path image_path = dir / "disk.vmdk";
@@ -249,7 +249,7 @@ TEST_CASE("vmdk: both grain directories are checked; a redundant table that diff
     CHECK(contains(message, "past the end"));
 }
 
-TEST_CASE("vmdk: probing finds sparse files and descriptors; other bytes are not VMDK")
+TEST_CASE("vmdk: probing finds sparse files and descriptors, and other bytes are not VMDK")
 {
     const TempDir dir;
     write_vmware_stream([&] {

@@ -259,6 +259,9 @@ TEST_CASE("vmdk: probing finds sparse files and descriptors, and other bytes are
     CHECK(diskshift::detect_format(diskshift::FileSource(dir / "stream.vmdk")).name() == "vmdk");
     write_text_file(dir / "d.vmdk", "# Disk DescriptorFile\nversion=1\ncreateType=\"vmfs\"\nRW 128 VMFS \"small.raw\"\n");
     CHECK(diskshift::detect_format(diskshift::FileSource(dir / "d.vmdk")).name() == "vmdk");
+    // A long comment before the first setting: the probe and the open look past the first sector.
+    write_text_file(dir / "long.vmdk", "#" + std::string(3000, '-') + "\nversion=1\nRW 128 VMFS \"small.raw\"\n");
+    CHECK(open_vmdk(dir / "long.vmdk")->size() == 64 * KiB);
     CHECK(error_kind_of([&] { (void)diskshift::detect_format(diskshift::FileSource(dir / "small.raw")); }) ==
           "unsupported");
     diskshift::OpenOptions as_vmdk;

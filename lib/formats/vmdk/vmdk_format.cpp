@@ -163,14 +163,9 @@ std::unique_ptr<ExtentData> open_listed_extent(const ExtentLine& line, std::shar
     const std::uint64_t size = line.sectors * sector_bytes;
     switch (line.type) {
     case ExtentType::sparse: {
-        std::array<std::byte, 4> magic{};
-        file->read_at(std::span(magic).first(std::min<std::size_t>(4, file->size())), 0);
-        if (!is_hosted_sparse_header(magic)) {
-            fail(Errc::corrupt, "{}: not a hosted sparse extent: no \"KDMV\" magic (offset 0x0)", file->name());
-        }
-        if (!parts.grain_bytes) {
-            parts.grain_bytes = read_sparse_header(*file).grain_sectors * sector_bytes;
-        }
+        // Checks the magic first: a file that is no sparse extent is named as such.
+        const SparseHeader header = read_sparse_header(*file);
+        parts.grain_bytes = parts.grain_bytes.value_or(header.grain_sectors * sector_bytes);
         return open_hosted_sparse_extent(std::move(file), parts.warnings);
     }
     case ExtentType::flat:
@@ -230,12 +225,16 @@ void add_listed_extent(const std::string& descriptor_name, const ExtentLine& lin
 /// A descriptor file and the extent files it names, resolved in its folder.
 Parts open_descriptor_file(const std::shared_ptr<const ByteSource>& source, const OpenContext& context)
 {
+    std::string text(std::min(source->size(), max_descriptor_bytes), '\0');
+    source->read_at(std::as_writable_bytes(std::span(text)), 0);
+    if (!looks_like_descriptor(text)) {
+        fail(Errc::corrupt, "{}: not a VMDK: no sparse extent header and no descriptor text (offset 0x0)",
+             source->name());
+    }
     if (source->size() > max_descriptor_bytes) {
         fail(Errc::corrupt, "{}: descriptor file of {} bytes is over the {} bytes a descriptor may have (offset 0x0)",
              source->name(), source->size(), max_descriptor_bytes);
     }
-    std::string text(source->size(), '\0');
-    source->read_at(std::as_writable_bytes(std::span(text)), 0);
     Parts parts;
     parts.descriptor = parse_descriptor(text, source->name());
     if (parts.descriptor.extents.empty()) {
@@ -304,6 +303,9 @@ std::string_view as_text(std::span<const std::byte> bytes) noexcept
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+/// Enough of a file's start for every extent header (a COWD header is 2 KiB).
+constexpr std::uint64_t header_bytes = 4096;
+
 class VmdkFormat final : public Format {
 public:
     std::string_view name() const noexcept override { return "vmdk"; }
@@ -325,19 +327,16 @@ public:
 
     std::unique_ptr<Image> open(std::shared_ptr<const ByteSource> source, const OpenContext& context) const override
     {
-        std::array<std::byte, sector_bytes> head_bytes{};
-        const std::span<std::byte> head = std::span(head_bytes).first(std::min(source->size(), sector_bytes));
+        std::array<std::byte, header_bytes> head_bytes{};
+        const std::span<std::byte> head = std::span(head_bytes).first(std::min(source->size(), header_bytes));
         source->read_at(head, 0);
         Parts parts;
         if (is_hosted_sparse_header(head)) {
             parts = open_hosted_sparse(source);
         } else if (is_esx_sparse_header(head)) {
             parts = open_bare_esx_sparse(source, head);
-        } else if (looks_like_descriptor(as_text(head))) {
-            parts = open_descriptor_file(source, context);
         } else {
-            fail(Errc::corrupt, "{}: not a VMDK: no sparse extent header and no descriptor text (offset 0x0)",
-                 source->name());
+            parts = open_descriptor_file(source, context);
         }
         auto image = make_image(*source, std::move(parts));
         refuse_delta_alone(image->info(), context);

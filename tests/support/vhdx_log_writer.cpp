@@ -32,6 +32,21 @@ std::vector<std::byte> read_range(const std::filesystem::path& path, std::uint64
     return bytes;
 }
 
+/// A GUID's stored bytes from its text form (first three fields little-endian).
+std::vector<std::byte> read_guid_text(const std::string& text)
+{
+    std::string hex;
+    std::copy_if(text.begin(), text.end(), std::back_inserter(hex), [](char c) { return c != '-'; });
+    std::vector<std::byte> display(16);
+    for (std::size_t i = 0; i < 16; ++i) {
+        display[i] = static_cast<std::byte>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    }
+    std::reverse(display.begin(), display.begin() + 4);
+    std::reverse(display.begin() + 4, display.begin() + 6);
+    std::reverse(display.begin() + 6, display.begin() + 8);
+    return display;
+}
+
 void put_text(std::byte* p, const char* text) { std::memcpy(p, text, std::strlen(text)); }
 
 void seal(std::vector<std::byte>& bytes)
@@ -153,4 +168,19 @@ void write_vhdx_log(const std::filesystem::path& path, const std::vector<VhdxLog
     }
 }
 
+std::uint64_t vhdx_metadata_item_offset(const std::filesystem::path& path, const std::string& guid_text)
+{
+    const VhdxRegions regions = read_vhdx_regions(path);
+    const std::vector<std::byte> table = read_range(path, regions.metadata_offset, 64 * 1024);
+    const std::vector<std::byte> wanted = read_guid_text(guid_text);
+    for (std::uint16_t i = 0; i < load_le<std::uint16_t>(table.data() + 10); ++i) {
+        const std::byte* entry = table.data() + 32 + 32 * i;
+        if (std::equal(wanted.begin(), wanted.end(), entry)) {
+            return regions.metadata_offset + load_le<std::uint32_t>(entry + 16);
+        }
+    }
+    throw std::runtime_error("no metadata item " + guid_text + " in " + path.string());
+}
+
 }  // namespace dstest
+

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace dstest {
@@ -46,5 +47,9 @@ struct VhdxLogEntry {
 /// Tail naming the first entry) and sets the LogGuid of both headers, resealing their checksums.
 /// Everything else in the file stays as it was: the log is pending.
 void write_vhdx_log(const std::filesystem::path& path, const std::vector<VhdxLogEntry>& entries);
+
+/// The absolute file offset of the metadata item whose GUID is written `guid_text`
+/// ("CAA16737-FA36-…"); throws when the metadata table does not list it.
+std::uint64_t vhdx_metadata_item_offset(const std::filesystem::path& path, const std::string& guid_text);
 
 }  // namespace dstest

@@ -9,10 +9,13 @@
 #include <diskshift/format.hpp>
 
 #include "core/crc32c.hpp"
+#include "core/endian.hpp"
+#include "formats/vhdx/vhdx_layout.hpp"
 #include "support/byte_range.hpp"
 #include "support/errors.hpp"
 #include "support/files.hpp"
 #include "support/images.hpp"
+#include "support/printing.hpp"
 #include "support/process.hpp"
 #include "support/qemu.hpp"
 #include "support/random_data.hpp"
@@ -72,6 +75,59 @@ void check_subformat(const std::string& subformat)
     }
 }
 
+
+/// A parent locator item (MS-VHDX 2.6.2.6) holding `entries`, keys and values in UTF-16LE.
+std::vector<std::byte> parent_locator(const std::vector<std::pair<std::string, std::string>>& entries)
+{
+    namespace vhdx = diskshift::formats::vhdx;
+    std::vector<std::byte> item(20 + 12 * entries.size());
+    std::copy(vhdx::vhdx_locator_type_guid.begin(), vhdx::vhdx_locator_type_guid.end(), item.begin());
+    diskshift::store_le<std::uint16_t>(item.data() + 18, static_cast<std::uint16_t>(entries.size()));
+    auto append_utf16 = [&](const std::string& text) {
+        const auto offset = static_cast<std::uint32_t>(item.size());
+        for (const char c : text) {
+            item.push_back(static_cast<std::byte>(c));
+            item.push_back(std::byte{0});
+        }
+        return offset;
+    };
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const std::uint32_t key = append_utf16(entries[i].first);
+        const std::uint32_t value = append_utf16(entries[i].second);
+        std::byte* e = item.data() + 20 + 12 * i;
+        diskshift::store_le<std::uint32_t>(e, key);
+        diskshift::store_le<std::uint32_t>(e + 4, value);
+        diskshift::store_le<std::uint16_t>(e + 8, static_cast<std::uint16_t>(2 * entries[i].first.size()));
+        diskshift::store_le<std::uint16_t>(e + 10, static_cast<std::uint16_t>(2 * entries[i].second.size()));
+    }
+    return item;
+}
+
+/// Turns a qemu-made VHDX into a differencing one: sets HasParent and adds a parent locator item
+/// at 512 KiB into the metadata region (qemu's items are all in its first 64 KiB of items).
+void make_differencing(const std::filesystem::path& path)
+{
+    namespace vhdx = diskshift::formats::vhdx;
+    const VhdxRegions regions = read_vhdx_regions(path);
+    const std::uint64_t parameters = vhdx_metadata_item_offset(path, "CAA16737-FA36-4D43-B3B6-33F0AA44E76B");
+    patch_le32(path, parameters + 4, 2);  // HasParent
+    const std::vector<std::byte> locator = parent_locator({
+        {"parent_linkage", "{AABBCCDD-1122-3344-5566-778899AABBCC}"},
+        {"relative_path", ".\\parent.vhdx"},
+        {"absolute_win32_path", "C:\\vms\\parent.vhdx"},
+    });
+    patch_file(path, regions.metadata_offset + 512 * KiB, locator);
+    const std::vector<std::byte> table = read_whole_file(path);
+    const std::uint16_t count = diskshift::load_le<std::uint16_t>(table.data() + regions.metadata_offset + 10);
+    std::vector<std::byte> entry(32);
+    std::copy(vhdx::parent_locator_guid.begin(), vhdx::parent_locator_guid.end(), entry.begin());
+    diskshift::store_le<std::uint32_t>(entry.data() + 16, 512 * KiB);
+    diskshift::store_le<std::uint32_t>(entry.data() + 20, static_cast<std::uint32_t>(locator.size()));
+    diskshift::store_le<std::uint32_t>(entry.data() + 24, 4);  // IsRequired
+    patch_file(path, regions.metadata_offset + 32 + 32 * count, entry);
+    patch_le32(path, regions.metadata_offset + 8, static_cast<std::uint32_t>(count + 1) << 16);
+}
+
 }  // namespace
 
 TEST_CASE("vhdx: CRC-32C matches the Castagnoli check value and can be computed in pieces")
@@ -92,4 +148,70 @@ TEST_CASE("vhdx: qemu-img's dynamic images read as qemu-img reads them, at every
 TEST_CASE("vhdx: qemu-img's fixed images read as qemu-img reads them, at every block size")
 {
     check_subformat("fixed");
+}
+
+TEST_CASE("vhdx: a differencing disk names its parent, is refused alone, and reads its block states")
+{
+    const TempDir dir;
+    const std::filesystem::path image = dir / "child.avhdx";
+    const std::filesystem::path random = dir / "random.bin";
+    write_whole_file(random, random_bytes(3 * MiB, 11));
+    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
+                          image.string(), "8M"});
+    run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " 0 3M", image.string()});
+    const std::vector<std::byte> written = random_bytes(3 * MiB, 11);
+    make_differencing(image);
+
+    // 1 MiB blocks of 512-byte sectors: chunk ratio 4096, the first chunk's bitmap entry is 4096.
+    const VhdxRegions regions = read_vhdx_regions(image);
+    const std::uint64_t bitmap_block = std::filesystem::file_size(image);
+    REQUIRE(bitmap_block % MiB == 0);
+    std::vector<std::byte> bitmap(MiB);
+    const std::uint64_t block2_bits = 2 * (MiB / 512 / 8);
+    bitmap[block2_bits] = std::byte{0b101};           // sectors 0 and 2 (LSB first)
+    bitmap[block2_bits + 100] = std::byte{0xFF};      // sectors 800-807
+    bitmap[block2_bits + 255] = std::byte{0x80};      // sector 2047
+    patch_file(image, bitmap_block, bitmap);
+    const std::vector<std::byte> bat = read_whole_file(image);
+    const std::uint64_t block2 = diskshift::load_le<std::uint64_t>(bat.data() + regions.bat_offset + 16);
+    patch_le64(image, regions.bat_offset + 8 * 0, 0);                        // NOT_PRESENT
+    patch_le64(image, regions.bat_offset + 8 * 1, 3);                        // UNMAPPED
+    patch_le64(image, regions.bat_offset + 8 * 2, (block2 & ~(MiB - 1)) | 7);  // PARTIALLY_PRESENT
+    patch_le64(image, regions.bat_offset + 8 * 4, 5);                        // UNMAPPED (v0.95 value)
+    patch_le64(image, regions.bat_offset + 8 * 5, 1);                        // UNDEFINED
+    patch_le64(image, regions.bat_offset + 8 * 4096, bitmap_block | 6);      // SB_BLOCK_PRESENT
+
+    CHECK(error_kind_of([&] { diskshift::open_image(image); }) == "invalid_argument");
+    CHECK(contains(error_message_of([&] { diskshift::open_image(image); }), "\\parent.vhdx"));
+
+    diskshift::OpenOptions alone;
+    alone.allow_delta_alone = true;
+    const auto child = diskshift::open_image(image, alone);
+    const diskshift::ImageInfo& info = child->info();
+    CHECK(info.subformat == "differencing");
+    REQUIRE(info.parent.has_value());
+    CHECK(info.parent->hint == ".\\parent.vhdx");
+    CHECK(info.parent->id == "aabbccdd-1122-3344-5566-778899aabbcc");
+    CHECK(info.details["parent_locator"]["absolute_win32_path"] == "C:\\vms\\parent.vhdx");
+
+    using K = diskshift::ExtentKind;
+    diskshift::ExtentList expected;
+    for (const auto& [length, kind] : std::vector<std::pair<std::uint64_t, K>>{
+             {MiB, K::unallocated}, {MiB, K::zero}, {512, K::data}, {512, K::unallocated}, {512, K::data},
+             {797 * 512, K::unallocated}, {8 * 512, K::data}, {1239 * 512, K::unallocated}, {512, K::data},
+             {MiB, K::zero}, {MiB, K::zero}, {MiB, K::unallocated}, {2 * MiB, K::zero}}) {
+        expected.append(length, kind);
+    }
+    CHECK(child->extents() == expected);
+
+    std::vector<std::byte> block(MiB);
+    child->read(block, 2 * MiB);
+    for (const std::uint64_t sector : {0ULL, 1ULL, 2ULL, 799ULL, 800ULL, 807ULL, 808ULL, 2047ULL}) {
+        INFO("sector ", sector);
+        const bool present = sector == 0 || sector == 2 || (sector >= 800 && sector <= 807) || sector == 2047;
+        const auto begin = static_cast<std::ptrdiff_t>(sector * 512);
+        const std::vector<std::byte> got(block.begin() + begin, block.begin() + begin + 512);
+        const auto source = written.begin() + static_cast<std::ptrdiff_t>(2 * MiB) + begin;
+        CHECK(got == (present ? std::vector<std::byte>(source, source + 512) : std::vector<std::byte>(512)));
+    }
 }

@@ -4,7 +4,7 @@
 // entry is damaged cannot be replayed and is refused.
 #include <doctest/doctest.h>
 
-#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +40,8 @@ std::vector<std::byte> read_bytes(const std::filesystem::path& path, std::uint64
 /// An 8 MiB dynamic VHDX with 1 MiB blocks (data in blocks 0 and 2) and a two-entry log:
 /// entry 1 rewrites the BAT page (block 2 becomes ZERO, block 5 FULLY_PRESENT in a new MiB at the
 /// file's new last MiB); entry 2 writes two pages of block 5 and zeroes 8 KiB of block 0.
-LoggedImage make_logged_image(const TempDir& dir)
+/// With `bad_entry`, that entry is written with a wrong checksum.
+LoggedImage make_logged_image(const TempDir& dir, std::optional<std::size_t> bad_entry = std::nullopt)
 {
     LoggedImage out{dir / "logged.vhdx", {}, {}};
     const std::filesystem::path random = dir / "random.bin";
@@ -67,6 +68,10 @@ LoggedImage make_logged_image(const TempDir& dir)
         {{{regions.bat_offset, bat, 0}}, 0, false},
         {{{file_size, page0, 0}, {file_size + 4096, page1, 0}, {block0 + 64 * KiB, {}, 8192}}, 0, false},
     };
+    if (bad_entry) {
+        out.entries[*bad_entry].bad_checksum = true;
+    }
+    write_vhdx_log(out.path, out.entries);
     return out;
 }
 
@@ -96,7 +101,6 @@ TEST_CASE("vhdx: a pending log is replayed in memory, as qemu replays it, and th
 {
     const TempDir dir;
     const LoggedImage image = make_logged_image(dir);
-    write_vhdx_log(image.path, image.entries);
     const std::vector<std::byte> before = read_whole_file(image.path);
 
     const ProcessResult info = run_tool("imginfo", {image.path.string()});
@@ -115,9 +119,7 @@ TEST_CASE("vhdx: a pending log is replayed in memory, as qemu replays it, and th
 TEST_CASE("vhdx: a log entry with a bad checksum ends the sequence before it")
 {
     const TempDir dir;
-    LoggedImage image = make_logged_image(dir);
-    image.entries[1].bad_checksum = true;
-    write_vhdx_log(image.path, image.entries);
+    const LoggedImage image = make_logged_image(dir, 1);
     const std::vector<std::byte> before = read_whole_file(image.path);
 
     const std::filesystem::path ours = our_raw(dir, image.path);
@@ -131,9 +133,7 @@ TEST_CASE("vhdx: a log entry with a bad checksum ends the sequence before it")
 TEST_CASE("vhdx: a log whose first entry has a bad checksum cannot be replayed and is refused")
 {
     const TempDir dir;
-    LoggedImage image = make_logged_image(dir);
-    image.entries[0].bad_checksum = true;
-    write_vhdx_log(image.path, image.entries);
+    const LoggedImage image = make_logged_image(dir, 0);
     const std::vector<std::byte> before = read_whole_file(image.path);
 
     const ProcessResult result = run_tool("imgconv", {"-O", "raw", image.path.string(), (dir / "out.raw").string()});

@@ -47,7 +47,7 @@ struct Geometry {
     std::uint64_t blocks = 0;
     bool differencing = false;
 
-    Geometry(const Metadata& m)
+    explicit Geometry(const Metadata& m)
         : virtual_size(m.virtual_size), block_size(m.block_size), sector_size(m.logical_sector_size),
           chunk_ratio((std::uint64_t{1} << 23) * m.logical_sector_size / m.block_size),
           blocks((m.virtual_size + m.block_size - 1) / m.block_size), differencing(m.has_parent)

@@ -39,7 +39,8 @@ std::vector<std::byte> read_bytes(const std::filesystem::path& path, std::uint64
 
 /// An 8 MiB dynamic VHDX with 1 MiB blocks (data in blocks 0 and 2) and a two-entry log:
 /// entry 1 rewrites the BAT page (block 2 becomes ZERO, block 5 FULLY_PRESENT in a new MiB at the
-/// file's new last MiB); entry 2 writes two pages of block 5 and zeroes 8 KiB of block 0.
+/// file's new last MiB); entry 2 writes two pages of block 5, zeroes 8 KiB of block 0, and zeroes
+/// 64 KiB of block 0 with a page then written inside the zeroed range.
 /// With `bad_entry`, that entry is written with a wrong checksum.
 LoggedImage make_logged_image(const TempDir& dir, std::optional<std::size_t> bad_entry = std::nullopt)
 {
@@ -66,7 +67,13 @@ LoggedImage make_logged_image(const TempDir& dir, std::optional<std::size_t> bad
     const std::vector<std::byte> page1(out.new_block_pages.begin() + 4096, out.new_block_pages.end());
     out.entries = {
         {{{regions.bat_offset, bat, 0}}, 0, false},
-        {{{file_size, page0, 0}, {file_size + 4096, page1, 0}, {block0 + 64 * KiB, {}, 8192}}, 0, false},
+        {{{file_size, page0, 0},
+          {file_size + 4096, page1, 0},
+          {block0 + 64 * KiB, {}, 8192},
+          {block0 + 128 * KiB, {}, 64 * KiB},
+          {block0 + 136 * KiB, random_bytes(4096, 6), 0}},
+         0,
+         false},
     };
     if (bad_entry) {
         out.entries[*bad_entry].bad_checksum = true;

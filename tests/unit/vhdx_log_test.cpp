@@ -38,7 +38,7 @@ std::vector<std::byte> read_bytes(const std::filesystem::path& path, std::uint64
 }
 
 /// An 8 MiB dynamic VHDX with 1 MiB blocks (data in blocks 0 and 2) and a two-entry log:
-/// entry 1 rewrites the BAT page (block 2 becomes ZERO, block 5 FULLY_PRESENT in a new MiB at the
+/// entry 1 rewrites the BAT page (block 2 becomes ZERO, block 5 FULLY_PRESENT in the
 /// file's new last MiB); entry 2 writes two pages of block 5, zeroes 8 KiB of block 0, and zeroes
 /// 64 KiB of block 0 with a page then written inside the zeroed range.
 /// With `bad_entry`, that entry is written with a wrong checksum.

@@ -35,13 +35,14 @@ public:
     std::uint64_t size() const override { return size_; }
     std::uint64_t allocated_bytes() const override { return file_->allocated_bytes(); }
 
+    /// A page written after a zeroed range that covers it wins, because reads lay pages over zeroes.
     void write_page(std::uint64_t offset, const Page& page)
     {
-        unzero_page(offset);
         pages_[offset] = page;
         size_ = std::max(size_, offset + page.size());
     }
 
+    /// Drops the pages the range covers and merges it with the zeroed ranges it touches.
     void write_zeroes(std::uint64_t offset, std::uint64_t length)
     {
         std::uint64_t end = offset + length;
@@ -61,26 +62,7 @@ public:
 
     void extend_to(std::uint64_t size) { size_ = std::max(size_, size); }
 
-    std::size_t page_count() const noexcept { return pages_.size(); }
-
 private:
-    void unzero_page(std::uint64_t offset)
-    {
-        auto it = zeroes_.upper_bound(offset);
-        if (it == zeroes_.begin() || std::prev(it)->second <= offset) {
-            return;
-        }
-        --it;
-        const auto [start, end] = *it;
-        zeroes_.erase(it);
-        if (start < offset) {
-            zeroes_.emplace(start, offset);
-        }
-        if (offset + log_sector_size < end) {
-            zeroes_.emplace(offset + log_sector_size, end);
-        }
-    }
-
     void do_read_at(std::span<std::byte> buf, std::uint64_t offset) const override
     {
         const std::uint64_t end = offset + buf.size();

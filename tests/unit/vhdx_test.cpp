@@ -19,6 +19,7 @@
 #include "support/process.hpp"
 #include "support/qemu.hpp"
 #include "support/random_data.hpp"
+#include "support/sparse_layout.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
 #include "support/vhdx_log_writer.hpp"
@@ -148,6 +149,33 @@ TEST_CASE("vhdx: qemu-img's dynamic images read as qemu-img reads them, at every
 TEST_CASE("vhdx: qemu-img's fixed images read as qemu-img reads them, at every block size")
 {
     check_subformat("fixed");
+}
+
+TEST_CASE("vhdx: past the first chunk the BAT skips each chunk's sector bitmap entry, as qemu lays it out")
+{
+    // 1 MiB blocks of 512-byte sectors: a chunk of 4096 blocks (4 GiB), then a bitmap entry.
+    const TempDir dir;
+    const std::filesystem::path image = dir / "chunks.vhdx";
+    const std::filesystem::path random = dir / "random.bin";
+    write_whole_file(random, random_bytes(2 * MiB, 21));
+    const std::uint64_t size = 4 * GiB + 3 * MiB + 512;
+    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
+                          image.string(), text_of(size)});
+    run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " " + text_of(4 * GiB - MiB / 2) + " 1M",
+                         "-c", "write -q -P 0x77 " + text_of(4 * GiB + MiB + 100 * KiB) + " 4k",
+                         "-c", "write -q -s " + random.string() + " " + text_of(size - 512) + " 512", image.string()});
+    const std::filesystem::path theirs = dir / "qemu.raw";
+    const std::filesystem::path ours = dir / "ours.raw";
+    run_qemu("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", image.string(), theirs.string()});
+    const ProcessResult result = run_tool("imgconv", {"-O", "raw", image.string(), ours.string()});
+    INFO(result.describe());
+    REQUIRE(result.exit_code() == 0);
+    // Blocks 4094 to the end hold every byte written; the rest reads zeros on both sides.
+    CHECK(file_difference(theirs, ours, {{4 * GiB - 2 * MiB, size - (4 * GiB - 2 * MiB)}}) == "");
+    CHECK(std::filesystem::file_size(ours) == size);
+    // Blocks 4095-4097 (contiguous on the disk, not in the BAT) and the last block are data.
+    const std::vector<ByteRange> expected = {{4 * GiB - MiB, 3 * MiB}, {4 * GiB + 3 * MiB, 512}};
+    CHECK(data_ranges(diskshift::open_image(image)->extents()) == expected);
 }
 
 TEST_CASE("vhdx: a differencing disk names its parent, is refused alone, and reads its block states")

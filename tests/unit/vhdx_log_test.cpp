@@ -150,3 +150,21 @@ TEST_CASE("vhdx: a log whose first entry has a bad checksum cannot be replayed a
     CHECK(contains(result.err, "log cannot be replayed: its entry at log offset 0x0 has a bad CRC-32C checksum"));
     CHECK(read_whole_file(image.path) == before);
 }
+
+TEST_CASE("vhdx: a log entry's LastFileOffset grows the replayed file, with zeros, in memory only")
+{
+    const TempDir dir;
+    LoggedImage image = make_logged_image(dir);
+    const std::uint64_t grown = std::filesystem::file_size(image.path);
+    std::filesystem::resize_file(image.path, grown - block_size);  // the new block was never written
+    for (VhdxLogEntry& entry : image.entries) {
+        entry.last_file_offset = grown;
+    }
+    write_vhdx_log(image.path, image.entries);
+    const std::vector<std::byte> before = read_whole_file(image.path);
+
+    const std::filesystem::path ours = our_raw(dir, image.path);
+    CHECK(read_whole_file(image.path) == before);
+    CHECK(read_bytes(ours, 5 * block_size, 8192) == image.new_block_pages);
+    CHECK(read_bytes(ours, 5 * block_size + 8192, block_size - 8192) == std::vector<std::byte>(block_size - 8192));
+}

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/endian.hpp"
 #include "support/byte_range.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
@@ -97,6 +98,21 @@ void add_unknown_required_region(const std::filesystem::path& path)
     }
 }
 
+/// Moves the BAT region onto the log in both region tables.
+void move_bat_onto_log(const std::filesystem::path& path)
+{
+    const VhdxRegions regions = read_vhdx_regions(path);
+    const std::vector<std::byte> file = read_whole_file(path);
+    for (const std::uint64_t table : {192 * KiB, 256 * KiB}) {
+        for (std::uint64_t entry = table + 16; entry < table + 16 + 32 * 2; entry += 32) {
+            if (diskshift::load_le<std::uint64_t>(file.data() + entry + 16) == regions.bat_offset) {
+                patch_le64(path, entry + 16, regions.log_offset);
+            }
+        }
+        reseal_checksum(path, table, 64 * KiB);
+    }
+}
+
 void set_bat_entry(const std::filesystem::path& path, std::uint64_t index, std::uint64_t value)
 {
     patch_le64(path, read_vhdx_regions(path).bat_offset + 8 * index, value);
@@ -115,6 +131,7 @@ std::vector<BadCase> bad_cases()
         {"a BAT entry overlapping the metadata",
          [](const auto& p) { set_bat_entry(p, 0, read_vhdx_regions(p).metadata_offset | 6); },
          "overlaps the metadata region"},
+        {"the BAT region over the log", move_bat_onto_log, "BAT region [0x100000, 0x200000) overlaps the log"},
         {"a reserved block state", [](const auto& p) { set_bat_entry(p, 1, 4); }, "BAT entry 1 has the state 4"},
         {"a block size that is no power of two",
          [](const auto& p) { patch_le32(p, vhdx_metadata_item_offset(p, file_parameters), 3 * MiB); }, "block size"},

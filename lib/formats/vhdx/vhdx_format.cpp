@@ -201,6 +201,19 @@ void check_block_place(const ByteSource& file, const ReservedRanges& reserved, s
     }
 }
 
+/// The BAT and metadata regions must not overlap the log (MS-VHDX 2.2: objects do not overlap).
+void check_clear_of_log(const ByteSource& file, const RegionTable& regions, const Header& header)
+{
+    const Region log{header.log_offset, header.log_length};
+    for (const auto& [region, name] : {std::pair{regions.bat, "BAT"}, {regions.metadata, "metadata"}}) {
+        if (log.length != 0 && region.offset < log.offset + log.length && log.offset < region.end()) {
+            fail(Errc::corrupt, "{}: the {} region [0x{:x}, 0x{:x}) overlaps the log [0x{:x}, 0x{:x}) (header {} at "
+                 "offset 0x{:x})", file.name(), name, region.offset, region.end(), log.offset,
+                 log.offset + log.length, header.index, header_offsets[header.index - 1]);
+        }
+    }
+}
+
 /// Reads the BAT and checks every entry a read will use; counts the payload block states.
 std::vector<std::uint64_t> read_bat(const ByteSource& file, const Geometry& g, const RegionTable& regions,
                                     const Header& header, ImageInfo& info)
@@ -347,6 +360,7 @@ public:
         const Header header = read_current_header(*file, info);
         std::shared_ptr<const ByteSource> source = replay_log(file, header, info);
         const RegionTable regions = read_region_table(*source, info);
+        check_clear_of_log(*source, regions, header);
         const Metadata metadata = read_metadata(*source, regions.metadata);
         describe(info, header, metadata);
         const Geometry geometry(metadata);

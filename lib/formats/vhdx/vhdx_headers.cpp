@@ -77,7 +77,7 @@ std::optional<Header> parse_header(const ByteSource& file, unsigned index)
 bool fields_consistent(const Header& h)
 {
     return h.version == 1 && h.log_version == 0 && h.log_length % MiB == 0 && h.log_offset % MiB == 0 &&
-           (h.log_length == 0 || h.log_offset >= header_area_size);
+           (h.log_length == 0 || h.log_offset >= header_area_size) && h.log_offset <= UINT64_MAX - h.log_length;
 }
 
 /// The usable header with the highest sequence number among `headers` that pass `usable`.

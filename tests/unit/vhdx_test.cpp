@@ -51,15 +51,23 @@ std::filesystem::path make_qemu_vhdx(const TempDir& dir, const std::string& subf
     return image;
 }
 
-void check_reads_like_qemu(const TempDir& dir, const std::filesystem::path& image)
+/// `image` converted to raw by qemu-img (first) and by our imgconv (second).
+std::pair<std::filesystem::path, std::filesystem::path> convert_both(const TempDir& dir,
+                                                                     const std::filesystem::path& image)
 {
-    INFO("image ", image.filename().string());
     const std::filesystem::path theirs = dir / "qemu.raw";
     const std::filesystem::path ours = dir / "ours.raw";
     run_qemu("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", image.string(), theirs.string()});
     const ProcessResult result = run_tool("imgconv", {"-O", "raw", image.string(), ours.string()});
     INFO(result.describe());
     REQUIRE(result.exit_code() == 0);
+    return {theirs, ours};
+}
+
+void check_reads_like_qemu(const TempDir& dir, const std::filesystem::path& image)
+{
+    INFO("image ", image.filename().string());
+    const auto [theirs, ours] = convert_both(dir, image);
     CHECK(file_difference(theirs, ours) == "");
 }
 
@@ -164,12 +172,7 @@ TEST_CASE("vhdx: past the first chunk the BAT skips each chunk's sector bitmap e
     run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " " + text_of(4 * GiB - MiB / 2) + " 1M",
                          "-c", "write -q -P 0x77 " + text_of(4 * GiB + MiB + 100 * KiB) + " 4k",
                          "-c", "write -q -s " + random.string() + " " + text_of(size - 512) + " 512", image.string()});
-    const std::filesystem::path theirs = dir / "qemu.raw";
-    const std::filesystem::path ours = dir / "ours.raw";
-    run_qemu("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", image.string(), theirs.string()});
-    const ProcessResult result = run_tool("imgconv", {"-O", "raw", image.string(), ours.string()});
-    INFO(result.describe());
-    REQUIRE(result.exit_code() == 0);
+    const auto [theirs, ours] = convert_both(dir, image);
     // Blocks 4094 to the end hold every byte written; the rest reads zeros on both sides.
     CHECK(file_difference(theirs, ours, {{4 * GiB - 2 * MiB, size - (4 * GiB - 2 * MiB)}}) == "");
     CHECK(std::filesystem::file_size(ours) == size);

@@ -7,5 +7,6 @@ namespace diskshift::formats {
 
 const Format& raw_format() noexcept;
 const Format& vmdk_format() noexcept;
+const Format& vhdx_format() noexcept;
 
 }  // namespace diskshift::formats

@@ -33,6 +33,7 @@ struct QemuFlavour {
 const std::vector<QemuFlavour> qemu_flavours = {
     {"raw", "raw", {}, false},
     {"vmdk", "vmdk", {"-o", "subformat=streamOptimized"}, false},
+    {"vhdx", "vhdx", {}, false},
 };
 
 constexpr std::uint64_t KiB = 1024;

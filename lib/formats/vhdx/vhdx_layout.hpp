@@ -1,0 +1,141 @@
+// Internal: the VHDX on-disk layout (MS-VHDX) and the parsed forms of its structures. All integers
+// are little-endian; GUIDs are kept as their 16 stored bytes (Windows mixed-endian form).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <diskshift/image.hpp>
+#include <diskshift/io.hpp>
+
+namespace diskshift::formats::vhdx {
+
+inline constexpr std::uint64_t KiB = 1024;
+inline constexpr std::uint64_t MiB = 1024 * KiB;
+
+using Guid = std::array<std::byte, 16>;
+
+/// The stored bytes of the GUID written "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": the first three
+/// fields little-endian, the last eight bytes as written (MS-VHDX 2.1, GUID).
+consteval Guid guid_from_text(std::string_view text)
+{
+    auto nibble = [](char c) {
+        return c <= '9' ? c - '0' : (c <= 'F' ? c - 'A' + 10 : c - 'a' + 10);
+    };
+    std::array<std::byte, 16> display{};
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+        if (text[pos] == '-') {
+            ++pos;
+        }
+        display[i] = static_cast<std::byte>(nibble(text[pos]) * 16 + nibble(text[pos + 1]));
+        pos += 2;
+    }
+    return {display[3], display[2], display[1], display[0], display[5], display[4], display[7], display[6],
+            display[8], display[9], display[10], display[11], display[12], display[13], display[14], display[15]};
+}
+
+// File layout (MS-VHDX 2.1): the identifier, two headers and two region tables in the first MiB.
+inline constexpr std::uint64_t header_offsets[2] = {64 * KiB, 128 * KiB};
+inline constexpr std::uint64_t header_size = 4 * KiB;
+inline constexpr std::uint64_t region_table_offsets[2] = {192 * KiB, 256 * KiB};
+inline constexpr std::uint64_t region_table_size = 64 * KiB;
+inline constexpr std::uint64_t header_area_size = 1 * MiB;
+inline constexpr std::uint32_t max_region_entries = 2047;  // 2.2.3
+
+// Region GUIDs (2.2.3.1).
+inline constexpr Guid bat_region_guid = guid_from_text("2DC27766-F623-4200-9D64-115E9BFD4A08");
+inline constexpr Guid metadata_region_guid = guid_from_text("8B7CA206-4790-4B9A-B8FE-575F050F886E");
+
+// Metadata (2.6): the table, its items, their limits.
+inline constexpr std::uint64_t metadata_table_size = 64 * KiB;
+inline constexpr std::uint32_t max_metadata_entries = 2047;
+inline constexpr std::uint32_t max_metadata_item_length = 1 * MiB;
+inline constexpr Guid file_parameters_guid = guid_from_text("CAA16737-FA36-4D43-B3B6-33F0AA44E76B");
+inline constexpr Guid virtual_disk_size_guid = guid_from_text("2FA54224-CD1B-4876-B211-5DBED83BF4B8");
+inline constexpr Guid page83_guid = guid_from_text("BECA12AB-B2E6-4523-93EF-C309E000C746");
+inline constexpr Guid logical_sector_size_guid = guid_from_text("8141BF1D-A96F-4709-BA47-F233A8FAAB5F");
+inline constexpr Guid physical_sector_size_guid = guid_from_text("CDA348C7-445D-4471-9CC9-E9885251C556");
+inline constexpr Guid parent_locator_guid = guid_from_text("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C");
+inline constexpr Guid vhdx_locator_type_guid = guid_from_text("B04AEFB7-D19E-4A81-B789-25B8E9445913");
+inline constexpr std::uint32_t min_block_size = 1 * MiB;    // 2.6.2.1
+inline constexpr std::uint32_t max_block_size = 256 * MiB;  // 2.6.2.1
+inline constexpr std::uint64_t max_virtual_size = 64ULL * 1024 * 1024 * MiB;  // 64 TiB, 2.6.2.2
+
+// The log (2.3): 4 KiB sectors in a circular buffer.
+inline constexpr std::uint64_t log_sector_size = 4 * KiB;
+/// Our cap on the log we read into memory: writers use 1 MiB; the spec sets no upper bound.
+inline constexpr std::uint64_t max_log_length = 64 * MiB;
+
+/// One of the two headers (2.2.2).
+struct Header {
+    unsigned index = 0;  ///< 1 or 2
+    bool checksum_ok = false;
+    std::uint64_t sequence = 0;
+    Guid file_write_guid{};
+    Guid data_write_guid{};
+    Guid log_guid{};
+    std::uint16_t log_version = 0;
+    std::uint16_t version = 0;
+    std::uint32_t log_length = 0;
+    std::uint64_t log_offset = 0;
+};
+
+/// A byte range of the file.
+struct Region {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+
+    std::uint64_t end() const noexcept { return offset + length; }
+};
+
+struct RegionTable {
+    Region bat;
+    Region metadata;
+};
+
+/// One key = value of the parent locator (2.6.2.6), decoded from UTF-16LE.
+using LocatorEntry = std::pair<std::string, std::string>;
+
+struct Metadata {
+    std::uint32_t block_size = 0;
+    bool leave_blocks_allocated = false;
+    bool has_parent = false;
+    std::uint64_t virtual_size = 0;
+    std::uint32_t logical_sector_size = 0;
+    std::uint32_t physical_sector_size = 0;
+    std::optional<Guid> page83;
+    std::vector<LocatorEntry> parent_locator;
+};
+
+bool is_zero_guid(const Guid& guid) noexcept;
+
+/// The creator string of the file type identifier (2.2.1); the signature must have been checked.
+std::string read_creator(const ByteSource& file);
+
+/// The current header: the valid one (signature, CRC-32C, version 1) with the higher sequence
+/// number. When neither checksum holds, the header whose other fields are consistent is used and
+/// a warning is added to `info`. Throws Error(Errc::corrupt) when neither can be used.
+Header read_current_header(const ByteSource& file, ImageInfo& info);
+
+/// The region table (2.2.3), from the first copy whose checksum holds (or, with a warning, the first
+/// one that parses). Unknown required regions are Errc::unsupported.
+RegionTable read_region_table(const ByteSource& file, ImageInfo& info);
+
+/// The metadata items (2.6) of the region.
+Metadata read_metadata(const ByteSource& file, const Region& region);
+
+/// The log of `header` replayed over `file` in memory (2.3.3): a source that reads as the file
+/// would after the replay, or `file` itself when there is nothing to replay. Facts about the log
+/// go to info.details["log"], the replay itself to a warning.
+std::shared_ptr<const ByteSource> replay_log(std::shared_ptr<const ByteSource> file, const Header& header,
+                                             ImageInfo& info);
+
+}  // namespace diskshift::formats::vhdx

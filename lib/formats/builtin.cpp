@@ -8,8 +8,9 @@ namespace diskshift {
 
 std::span<const Format* const> builtin_formats() noexcept
 {
-    static const std::array<const Format*, 1> list = {
+    static const std::array<const Format*, 2> list = {
         &formats::raw_format(),
+        &formats::vhd_format(),
     };
     return list;
 }

@@ -6,5 +6,6 @@
 namespace diskshift::formats {
 
 const Format& raw_format() noexcept;
+const Format& vhd_format() noexcept;
 
 }  // namespace diskshift::formats

@@ -32,6 +32,7 @@ struct QemuFlavour {
 
 const std::vector<QemuFlavour> qemu_flavours = {
     {"raw", "raw", {}, false},
+    {"vhd", "vpc", {}, true},
 };
 
 constexpr std::uint64_t KiB = 1024;

@@ -169,61 +169,19 @@ ImageInfo footer_info(const ByteSource& source, const FoundFooter& found, const 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixed disks: the data, then the footer
+// The image: fixed, or blocks of [sector bitmap | data] found through the BAT
 
-class FixedVhdImage final : public Image {
-public:
-    FixedVhdImage(std::shared_ptr<const ByteSource> source, ImageInfo info)
-        : Image(std::move(info)), source_(std::move(source))
-    {
-    }
-
-private:
-    void do_read(std::span<std::byte> buf, std::uint64_t offset) const override { source_->read_at(buf, offset); }
-
-    ExtentList do_extents(std::uint64_t offset, std::uint64_t length) const override
-    {
-        return source_->allocation(offset, length);
-    }
-
-    std::shared_ptr<const ByteSource> source_;
-};
-
-std::unique_ptr<Image> open_fixed(std::shared_ptr<const ByteSource> source, const FoundFooter& found,
-                                  std::vector<std::string> warnings)
-{
-    const SizeChoice choice = choose_virtual_size(found.footer);
-    if (choice.bytes > found.offset) {
-        fail(Errc::corrupt,
-             "{}: footer disk size of {} bytes (from the {}) is larger than the {} data bytes in front of the "
-             "footer (offset {}): the file is truncated",
-             source->name(), choice.bytes, choice.from_geometry ? "CHS geometry" : "current_size", found.offset,
-             hex(found.offset));
-    }
-    ImageInfo info = footer_info(*source, found, choice);
-    info.warnings = std::move(warnings);
-    return std::make_unique<FixedVhdImage>(std::move(source), std::move(info));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dynamic and differencing disks: header, BAT, blocks of [sector bitmap | data]
-
-/// One byte range of the file that holds metadata, which no block may overlap.
-struct FileRegion {
-    std::uint64_t offset;
-    std::uint64_t length;
-    const char* what;
-};
-
-struct SparseLayout {
+/// How guest bytes map to the file. A fixed disk has no blocks (block_size 0): the guest's bytes
+/// are the file's first bytes.
+struct BlockMap {
     std::uint64_t block_size = 0;
     std::uint64_t bitmap_size = 0;
     std::vector<std::uint32_t> bat;  ///< one entry per block of the virtual disk (sector offsets)
 };
 
-class SparseVhdImage final : public Image {
+class VhdImage final : public Image {
 public:
-    SparseVhdImage(std::shared_ptr<const ByteSource> source, ImageInfo info, SparseLayout layout)
+    VhdImage(std::shared_ptr<const ByteSource> source, ImageInfo info, BlockMap layout)
         : Image(std::move(info)), source_(std::move(source)), layout_(std::move(layout))
     {
     }
@@ -231,6 +189,10 @@ public:
 private:
     void do_read(std::span<std::byte> buf, std::uint64_t offset) const override
     {
+        if (layout_.block_size == 0) {
+            source_->read_at(buf, offset);
+            return;
+        }
         while (!buf.empty()) {
             const std::uint64_t block = offset / layout_.block_size;
             const std::uint64_t in_block = offset % layout_.block_size;
@@ -243,6 +205,9 @@ private:
 
     ExtentList do_extents(std::uint64_t offset, std::uint64_t length) const override
     {
+        if (layout_.block_size == 0) {
+            return source_->allocation(offset, length);  // the file's holes read as zeros
+        }
         ExtentList out(offset);
         const std::uint64_t end = offset + length;
         for (std::uint64_t blocks = 0; offset < end && blocks < max_blocks_per_extent_call; ++blocks) {
@@ -321,7 +286,34 @@ private:
     }
 
     std::shared_ptr<const ByteSource> source_;
-    SparseLayout layout_;
+    BlockMap layout_;
+};
+
+// Fixed disks: the data, then the footer
+
+std::unique_ptr<Image> open_fixed(std::shared_ptr<const ByteSource> source, const FoundFooter& found,
+                                  std::vector<std::string> warnings)
+{
+    const SizeChoice choice = choose_virtual_size(found.footer);
+    if (choice.bytes > found.offset) {
+        fail(Errc::corrupt,
+             "{}: footer disk size of {} bytes (from the {}) is larger than the {} data bytes in front of the "
+             "footer (offset {}): the file is truncated",
+             source->name(), choice.bytes, choice.from_geometry ? "CHS geometry" : "current_size", found.offset,
+             hex(found.offset));
+    }
+    ImageInfo info = footer_info(*source, found, choice);
+    info.warnings = std::move(warnings);
+    return std::make_unique<VhdImage>(std::move(source), std::move(info), BlockMap{});
+}
+
+// Dynamic and differencing disks: header, BAT, blocks of [sector bitmap | data]
+
+/// One byte range of the file that holds metadata, which no block may overlap.
+struct FileRegion {
+    std::uint64_t offset;
+    std::uint64_t length;
+    const char* what;
 };
 
 DynamicHeader read_dynamic_header(const ByteSource& source, const Footer& footer, std::vector<std::string>& warnings)
@@ -388,7 +380,7 @@ bool overlaps(std::uint64_t a, std::uint64_t a_length, const FileRegion& r)
 
 /// Every allocated block (its bitmap and the part of its data inside the disk) must lie inside
 /// the file and clear of the footers, the dynamic header and the BAT.
-void check_blocks(const ByteSource& source, const SparseLayout& layout, std::uint64_t disk_size,
+void check_blocks(const ByteSource& source, const BlockMap& layout, std::uint64_t disk_size,
                   std::span<const FileRegion> metadata, std::uint64_t bat_offset)
 {
     for (std::size_t i = 0; i < layout.bat.size(); ++i) {
@@ -530,7 +522,7 @@ std::unique_ptr<Image> open_sparse(std::shared_ptr<const ByteSource> source, con
     const SizeChoice choice = choose_virtual_size(found.footer);
     check_dynamic_size(*source, found, choice);
 
-    SparseLayout layout;
+    BlockMap layout;
     layout.block_size = header.block_size;
     layout.bitmap_size = bitmap_bytes(header.block_size);
     const std::uint64_t entries = (choice.bytes + layout.block_size - 1) / layout.block_size;
@@ -551,7 +543,7 @@ std::unique_ptr<Image> open_sparse(std::shared_ptr<const ByteSource> source, con
     if (static_cast<DiskType>(found.footer.disk_type) == DiskType::differencing) {
         describe_parent(*source, header, header_offset, info);
     }
-    return std::make_unique<SparseVhdImage>(std::move(source), std::move(info), std::move(layout));
+    return std::make_unique<VhdImage>(std::move(source), std::move(info), std::move(layout));
 }
 
 class VhdFormat final : public Format {

@@ -223,7 +223,7 @@ TEST_CASE("vhd: hostile structures fail fast with the file and the structure nam
     constexpr std::uint64_t bat = dstest::vhd::bat_offset;
     const SparseVhd vhd = three_block_disk();
     const Hostile cases[] = {
-        {"truncated in a block", [](auto& f) { f.resize(f.size() - 512 - block / 4); }, "BAT entry 0 points past the end"},
+        {"truncated in a block", [](auto& f) { f.erase(f.end() - (512 + block / 4), f.end()); }, "BAT entry 0 points past the end"},
         {"BAT entry past the end", [&](auto& f) { patch_be32(f, bat + 8, 0x7FFFFFF0); }, "BAT entry 2 points past the end"},
         {"BAT entry over the header", [&](auto& f) { patch_be32(f, bat, 1); }, "BAT entry 0 puts a block at offset 0x200 over the dynamic header (offset 0x200)"},
         {"BAT entry over the BAT", [&](auto& f) { patch_be32(f, bat + 8, 3); }, "over the BAT"},

@@ -8,9 +8,10 @@ namespace diskshift {
 
 std::span<const Format* const> builtin_formats() noexcept
 {
-    static const std::array<const Format*, 3> list = {
+    static const std::array<const Format*, 4> list = {
         &formats::raw_format(),
         &formats::vmdk_format(),
+        &formats::vhd_format(),
         &formats::vhdx_format(),
     };
     return list;

@@ -7,6 +7,7 @@ namespace diskshift::formats {
 
 const Format& raw_format() noexcept;
 const Format& vmdk_format() noexcept;
+const Format& vhd_format() noexcept;
 const Format& vhdx_format() noexcept;
 
 }  // namespace diskshift::formats

@@ -33,6 +33,7 @@ struct QemuFlavour {
 const std::vector<QemuFlavour> qemu_flavours = {
     {"raw", "raw", {}, false},
     {"vmdk", "vmdk", {"-o", "subformat=streamOptimized"}, false},
+    {"vhd", "vpc", {}, true},
     {"vhdx", "vhdx", {}, false},
 };
 

@@ -18,6 +18,7 @@
 #include <diskshift/io.hpp>
 
 #include "support/commands.hpp"
+#include "support/esx_sparse_writer.hpp"
 #include "support/files.hpp"
 #include "support/sparse_layout.hpp"
 #include "support/process.hpp"
@@ -264,6 +265,58 @@ TEST_CASE("vmdk acceptance 1: python3-vmdkstream's stream files")
     CHECK(file_difference(raw, dir / "ours.raw") == "");
 }
 
+
+TEST_CASE("vmdk acceptance 3: bare and descriptor-named seSparse and COWD extents convert like qemu-img reads them")
+{
+    const TempDir dir;
+    EsxSparseSpec spec;
+    spec.capacity_sectors = 3 * 4096 * 8 + 5;  // three grain tables of 4 KiB grains, and a partial one
+    spec.grains = {{0, EsxGrainFill::data}, {1, EsxGrainFill::data}, {4095, EsxGrainFill::data},
+                   {4096, EsxGrainFill::data}, {9000, EsxGrainFill::data}};
+    std::string create_type = "seSparse";
+    std::string extent_type = "SESPARSE";
+    EsxSparseFile extent;
+    SUBCASE("seSparse")
+    {
+        spec.grains[2] = EsxGrainFill::zero;
+        spec.grains[3] = EsxGrainFill::unmapped;
+        extent = make_sesparse(spec);
+    }
+    SUBCASE("COWD")
+    {
+        create_type = "vmfsSparse";
+        extent_type = "VMFSSPARSE";
+        extent = make_cowd(spec);
+    }
+    const std::filesystem::path bare = dir / "disk-delta.vmdk";
+    write_whole_file(bare, extent.bytes);
+    const std::filesystem::path descriptor = dir / "disk.vmdk";
+    write_text_file(descriptor, esx_descriptor(create_type, extent_type, spec.capacity_sectors, "disk-delta.vmdk"));
+
+    // A descriptor whose line overstates the extent: the extent's own header gives the size.
+    const std::filesystem::path overstated = dir / "overstated.vmdk";
+    write_text_file(overstated,
+                    esx_descriptor(create_type, extent_type, 2 * spec.capacity_sectors, "disk-delta.vmdk"));
+
+    // qemu reads these extents only through a descriptor; vmdk2raw also reads the bare file.
+    const std::filesystem::path theirs = dir / "qemu.raw";
+    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", descriptor.string(), theirs.string()});
+    const std::filesystem::path theirs_overstated = dir / "qemu-overstated.raw";
+    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", overstated.string(), theirs_overstated.string()});
+    CHECK(file_difference(theirs, theirs_overstated) == "");
+    for (const std::filesystem::path& image : {bare, descriptor, overstated}) {
+        INFO("image ", image.string());
+        const std::filesystem::path ours = dir / "ours.raw";
+        const ProcessResult run = run_tool("vmdk2raw", {image.string(), ours.string()});
+        INFO(run.describe());
+        REQUIRE(run.exit_code() == 0);
+        CHECK(file_difference(theirs, ours) == "");
+        std::filesystem::remove(ours);
+    }
+    const ProcessResult info = run_tool("imginfo", {"--json", bare.string()});
+    REQUIRE(info.exit_code() == 0);
+    CHECK(nlohmann::json::parse(info.out).at("subformat") == create_type);
+}
 
 TEST_CASE("vmdk acceptance 2: our VMware-layout stream files read correctly, and qemu-img agrees")
 {

@@ -211,8 +211,12 @@ void add_listed_extent(const std::string& descriptor_name, const ExtentLine& lin
             data = open_listed_extent(line, file, parts);
         }
         if (data->size() != line.sectors * sector_bytes) {
-            fail(Errc::corrupt, "the extent holds {} sectors but its line says {}", data->size() / sector_bytes,
-                 line.sectors);
+            // A sparse extent's own header states its capacity; like qemu, that is what the guest
+            // sees (ESXi seSparse descriptors have been seen to disagree with it).
+            parts.warnings.push_back(fmt::format(
+                "{}: extent on descriptor line {} (\"{}\") holds {} sectors but its line says {}; using {}",
+                descriptor_name, line.line_number, line.file, data->size() / sector_bytes, line.sectors,
+                data->size() / sector_bytes));
         }
         parts.add(data, std::move(facts), first_use);
     } catch (const Error& e) {

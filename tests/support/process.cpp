@@ -4,11 +4,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <system_error>
 
@@ -99,12 +101,13 @@ pid_t spawn(const std::vector<std::string>& argv, int out, int err)
     return pid;
 }
 
-ExitStatus wait_for(pid_t pid)
+/// Waits for `pid`; `usage`, when given, receives the child's resource use (its peak memory).
+ExitStatus wait_for(pid_t pid, rusage* usage = nullptr)
 {
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
+    while (::wait4(pid, &status, 0, usage) < 0) {
         if (errno != EINTR) {
-            throw_errno("waitpid");
+            throw_errno("wait4");
         }
     }
     return ExitStatus::from_wait_status(status);
@@ -168,9 +171,13 @@ ProcessResult run_process(const std::vector<std::string>& argv)
     const pid_t pid = spawn(argv, out_pipe.write, err_pipe.write);
     out_pipe.close_write();
     err_pipe.close_write();
+    const auto started = std::chrono::steady_clock::now();
     ProcessResult result;
     drain(out_pipe.read, err_pipe.read, result.out, result.err);
-    result.status = wait_for(pid);
+    rusage usage{};
+    result.status = wait_for(pid, &usage);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.max_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
     return result;
 }
 
@@ -268,6 +275,15 @@ pid_t dead_pid()
     constexpr pid_t unlikely_pid = 999999;
     REQUIRE_MESSAGE((::kill(unlikely_pid, 0) != 0 && errno == ESRCH), "no dead pid found");
     return unlikely_pid;
+}
+
+std::uint64_t hostile_input_memory_limit() noexcept
+{
+#ifdef DISKSHIFT_SANITIZED
+    return 512ULL << 20;
+#else
+    return 64ULL << 20;
+#endif
 }
 
 }  // namespace dstest

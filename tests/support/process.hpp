@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ struct ProcessResult {
     ExitStatus status;
     std::string out;  ///< everything written to stdout
     std::string err;  ///< everything written to stderr
+    double seconds = 0;               ///< wall time from start to exit
+    std::uint64_t max_rss_bytes = 0;  ///< the child's peak resident memory (wait4's ru_maxrss)
 
     /// The exit code, or -1000 - signal when killed, so that CHECK(exit_code() == 0) tells both.
     int exit_code() const noexcept { return status.exited ? status.code : -1000 - status.signal; }
@@ -59,6 +62,11 @@ private:
 
 /// Runs the built tool `name` with `args`, like run_process().
 ProcessResult run_tool(const std::string& name, const std::vector<std::string>& args);
+
+/// The most memory a tool may use on a small hostile input: 64 MiB. Sanitizer builds add shadow
+/// memory and a quarantine of freed blocks (100-200 MiB measured), so there the bound is only a
+/// guard against runaway allocation; the release build checks the real one.
+std::uint64_t hostile_input_memory_limit() noexcept;
 
 /// A built tool of this project: DISKSHIFT_BIN_DIR/<name>. Fails the test if it does not exist.
 std::filesystem::path tool_path(const std::string& name);

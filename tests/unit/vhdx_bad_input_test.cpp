@@ -3,7 +3,6 @@
 // structures still make sense are read with a warning instead (qemu refuses them).
 #include <doctest/doctest.h>
 
-
 #include <functional>
 #include <string>
 #include <vector>

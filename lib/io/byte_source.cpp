@@ -8,13 +8,14 @@
 #include <cstring>
 
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 
 namespace diskshift {
 namespace {
 
 void check_source_range(const ByteSource& source, std::uint64_t offset, std::uint64_t length, const char* what)
 {
-    if (offset > source.size() || length > source.size() - offset) {
+    if (!inside_file(source, offset, length)) {
         fail(Errc::corrupt, "{}: {} of {} bytes at offset {:#x} is past the end of the file ({} bytes)",
              source.name(), what, length, offset, source.size());
     }
@@ -158,6 +159,15 @@ ExtentList SubrangeSource::do_allocation(std::uint64_t offset, std::uint64_t len
         out.append(e.length, e.kind);
     }
     return out;
+}
+
+void require_inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t length,
+                         std::string_view structure)
+{
+    if (!inside_file(file, offset, length)) {
+        fail(Errc::corrupt, "{}: {} lies past the end of the file ({} bytes) (offset 0x{:x})", file.name(), structure,
+             file.size(), offset);
+    }
 }
 
 }  // namespace diskshift

@@ -16,6 +16,7 @@
 
 #include "core/endian.hpp"
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 #include "core/text.hpp"
 #include "formats/builtin.hpp"
 #include "formats/delta.hpp"
@@ -319,7 +320,7 @@ struct FileRegion {
 DynamicHeader read_dynamic_header(const ByteSource& source, const Footer& footer, std::vector<std::string>& warnings)
 {
     const std::uint64_t offset = footer.data_offset;
-    if (source.size() < dynamic_header_size || offset > source.size() - dynamic_header_size) {
+    if (!inside_file(source, offset, dynamic_header_size)) {
         fail(Errc::corrupt, "{}: dynamic header (footer data offset {}) lies past the end of the file ({} bytes)",
              source.name(), hex(offset), source.size());
     }
@@ -361,7 +362,7 @@ std::vector<std::uint32_t> load_bat(const ByteSource& source, const DynamicHeade
              source.name(), header.max_table_entries, entries, hex(header_offset));
     }
     const std::uint64_t bytes = entries * 4;
-    if (header.table_offset > source.size() || bytes > source.size() - header.table_offset) {
+    if (!inside_file(source, header.table_offset, bytes)) {
         fail(Errc::corrupt, "{}: BAT of {} entries at offset {} runs past the end of the file ({} bytes)",
              source.name(), entries, hex(header.table_offset), source.size());
     }
@@ -389,7 +390,7 @@ void check_blocks(const ByteSource& source, const BlockMap& layout, std::uint64_
         }
         const std::uint64_t start = std::uint64_t{layout.bat[i]} * sector_size;
         const std::uint64_t length = layout.bitmap_size + std::min(layout.block_size, disk_size - i * layout.block_size);
-        if (start > source.size() || length > source.size() - start) {
+        if (!inside_file(source, start, length)) {
             fail(Errc::corrupt, "{}: BAT entry {} points past the end of the file: block at offset {}, file of {} bytes "
                  "(BAT at offset {})", source.name(), i, hex(start), source.size(), hex(bat_offset));
         }
@@ -455,8 +456,7 @@ std::vector<Locator> read_locators(const ByteSource& source, const DynamicHeader
                                         {"data_offset", l.data_offset},
                                         {"data_length", l.data_length},
                                         {"data_space", l.data_space}};
-        if (l.data_length > max_locator_bytes || l.data_offset > source.size() ||
-            l.data_length > source.size() - l.data_offset) {
+        if (l.data_length > max_locator_bytes || !inside_file(source, l.data_offset, l.data_length)) {
             warnings.push_back(fmt::format("parent locator {} ('{}') data of {} bytes at offset {} lies outside the "
                                            "file or is too long; ignored (dynamic header offset {})",
                                            i, platform, l.data_length, hex(l.data_offset), hex(header_offset)));

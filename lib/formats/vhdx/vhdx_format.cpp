@@ -6,6 +6,7 @@
 
 #include "core/endian.hpp"
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 #include "core/text.hpp"
 #include "formats/builtin.hpp"
 #include "formats/delta.hpp"
@@ -191,7 +192,7 @@ void check_block_place(const ByteSource& file, const ReservedRanges& reserved, s
                        std::uint64_t entry, std::uint64_t length, std::uint64_t bat_offset)
 {
     const std::uint64_t offset = entry & bat_offset_mask;
-    if (offset > file.size() || length > file.size() - offset) {
+    if (!inside_file(file, offset, length)) {
         fail(Errc::corrupt, "{}: BAT entry {} points to [0x{:x}, 0x{:x}), past the end of the file at 0x{:x} "
              "(offset 0x{:x})", file.name(), index, offset, offset + length, file.size(), bat_offset + 8 * index);
     }

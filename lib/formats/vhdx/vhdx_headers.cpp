@@ -7,6 +7,7 @@
 #include "core/crc32c.hpp"
 #include "core/endian.hpp"
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 #include "core/text.hpp"
 #include "formats/vhdx/vhdx_layout.hpp"
 
@@ -130,7 +131,7 @@ RegionTable parse_region_entries(const ByteSource& file, std::span<const std::by
                  "which are not non-zero 1 MiB multiples past the header area (offset 0x{:x})",
                  file.name(), name, region.offset, region.length, entry_at);
         }
-        if (region.offset > file.size() || region.length > file.size() - region.offset) {
+        if (!inside_file(file, region.offset, region.length)) {
             fail(Errc::corrupt, "{}: the {} region [0x{:x}, 0x{:x}) lies past the end of the file at 0x{:x} "
                  "(region table entry at offset 0x{:x})", file.name(), name, region.offset, region.end(), file.size(),
                  entry_at);

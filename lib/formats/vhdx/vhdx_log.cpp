@@ -8,6 +8,7 @@
 #include "core/crc32c.hpp"
 #include "core/endian.hpp"
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 #include "core/text.hpp"
 #include "formats/vhdx/vhdx_layout.hpp"
 
@@ -318,7 +319,7 @@ void check_log_region(const ByteSource& file, const Header& h)
              "(header {} at offset 0x{:x})", file.name(), h.log_length, max_log_length, h.index,
              header_offsets[h.index - 1]);
     }
-    if (h.log_length == 0 || h.log_offset > file.size() || h.log_length > file.size() - h.log_offset) {
+    if (h.log_length == 0 || !inside_file(file, h.log_offset, h.log_length)) {
         fail(Errc::corrupt, "{}: the log [0x{:x}, +0x{:x}) named by header {} is empty or lies past the end of the file "
              "(offset 0x{:x})", file.name(), h.log_offset, h.log_length, h.index, header_offsets[h.index - 1]);
     }

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "formats/vmdk/extent_data.hpp"
+
 namespace diskshift::formats::vmdk {
 
 /// Descriptors larger than this are refused: 32768 extent lines fit comfortably in it.
@@ -19,7 +21,6 @@ inline constexpr std::uint64_t max_descriptor_bytes = 4 << 20;
 inline constexpr std::size_t max_extent_lines = 32768;
 /// The largest disk diskshift reads as VMDK, in 512-byte sectors: 64 TiB, above VMware's 62 TiB.
 inline constexpr std::uint64_t max_disk_sectors = 1ULL << 37;
-inline constexpr std::uint64_t sector_bytes = 512;
 /// parentCID of a disk without a parent (technote, "Parent Content ID").
 inline constexpr std::uint32_t no_parent_cid = 0xffffffff;
 

@@ -63,20 +63,6 @@ bool is_esx_sparse_header(std::span<const std::byte> head) noexcept
            (head.size() >= 4 && load_le<std::uint32_t>(head.data()) == cowd_magic);
 }
 
-bool inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t length) noexcept
-{
-    return offset <= file.size() && length <= file.size() - offset;
-}
-
-void require_inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t length,
-                         std::string_view structure)
-{
-    if (!inside_file(file, offset, length)) {
-        fail(Errc::corrupt, "{}: {} lies past the end of the file ({} bytes) (offset 0x{:x})", file.name(), structure,
-             file.size(), offset);
-    }
-}
-
 std::uint64_t sectors_to_bytes(const ByteSource& file, std::uint64_t sectors, std::string_view field,
                                std::uint64_t header_offset)
 {

@@ -16,19 +16,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/file_range.hpp"
 #include "formats/vmdk/extent_data.hpp"
 
 namespace diskshift::formats::vmdk {
-
-inline constexpr std::uint64_t sector_bytes = 512;
-
-/// True when [offset, offset + length) lies inside the file; safe against overflow.
-bool inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t length) noexcept;
-
-/// Throws Error(Errc::corrupt) "<file>: <structure> lies past the end of the file (offset 0x…)"
-/// unless [offset, offset + length) is inside the file.
-void require_inside_file(const ByteSource& file, std::uint64_t offset, std::uint64_t length,
-                         std::string_view structure);
 
 /// The `N` bytes at `offset`, after require_inside_file() for `structure`.
 template <std::size_t N>

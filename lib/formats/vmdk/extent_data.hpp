@@ -14,6 +14,9 @@
 
 namespace diskshift::formats::vmdk {
 
+/// The unit every VMDK size and offset is counted in.
+inline constexpr std::uint64_t sector_bytes = 512;
+
 class ExtentData {
 public:
     virtual ~ExtentData() = default;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 
 namespace diskshift::formats::vmdk {
 namespace {
@@ -61,7 +62,7 @@ private:
 std::unique_ptr<ExtentData> open_flat_extent(std::shared_ptr<const ByteSource> file, std::uint64_t offset,
                                              std::uint64_t size)
 {
-    if (offset > file->size() || size > file->size() - offset) {
+    if (!inside_file(*file, offset, size)) {
         fail(Errc::corrupt, "{}: flat extent of {} bytes at offset {} does not fit in the file's {} bytes "
              "(offset 0x{:x})", file->name(), size, offset, file->size(), file->size());
     }

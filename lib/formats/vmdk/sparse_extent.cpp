@@ -8,6 +8,7 @@
 #include "codec/zlib_stream.hpp"
 #include "core/endian.hpp"
 #include "core/fail.hpp"
+#include "core/file_range.hpp"
 #include "formats/vmdk/descriptor.hpp"
 
 namespace diskshift::formats::vmdk {
@@ -133,7 +134,7 @@ private:
 
 SparseHeader read_header_at(const ByteSource& file, std::uint64_t at, std::string_view what)
 {
-    if (file.size() < at + sector_bytes) {
+    if (!inside_file(file, at, sector_bytes)) {
         fail(Errc::corrupt, "{}: {} is cut short: the file has {} bytes (offset 0x{:x})", file.name(), what,
              file.size(), at);
     }

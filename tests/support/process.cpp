@@ -168,10 +168,10 @@ ProcessResult run_process(const std::vector<std::string>& argv)
 {
     Pipe out_pipe;
     Pipe err_pipe;
+    const auto started = std::chrono::steady_clock::now();
     const pid_t pid = spawn(argv, out_pipe.write, err_pipe.write);
     out_pipe.close_write();
     err_pipe.close_write();
-    const auto started = std::chrono::steady_clock::now();
     ProcessResult result;
     drain(out_pipe.read, err_pipe.read, result.out, result.err);
     rusage usage{};

@@ -138,15 +138,15 @@ TEST_CASE("vhd: a differencing disk reports its parent, locators and time stamp,
     REQUIRE(info.parent.has_value());
     CHECK(info.parent->hint == "./base disk.vhd");
     CHECK(info.parent->id == "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf");
-    CHECK(info.details["parent_name"] == "C:\\VMs\\base disk.vhd");
-    CHECK(info.details["parent_hint_from"] == "W2ru locator");
-    CHECK(info.details["parent_timestamp"] == "2020-03-24T16:34:08Z");
-    const auto& locators = info.details["parent_locators"];
+    CHECK(info.details.at("parent_name") == "C:\\VMs\\base disk.vhd");
+    CHECK(info.details.at("parent_hint_from") == "W2ru locator");
+    CHECK(info.details.at("parent_timestamp") == "2020-03-24T16:34:08Z");
+    const auto& locators = info.details.at("parent_locators");
     REQUIRE(locators.size() == 3);
-    CHECK(locators[0]["platform"] == "W2ku");
-    CHECK(locators[0]["path"] == "C:\\VMs\\base disk.vhd");
-    CHECK(locators[1]["path"] == ".\\base disk.vhd");
-    CHECK(locators[2]["path"] == "file:///Users/me/base%20disk.vhd");
+    CHECK(locators.at(0).at("platform") == "W2ku");
+    CHECK(locators.at(0).at("path") == "C:\\VMs\\base disk.vhd");
+    CHECK(locators.at(1).at("path") == ".\\base disk.vhd");
+    CHECK(locators.at(2).at("path") == "file:///Users/me/base%20disk.vhd");
     // Clear bits and absent blocks fall through to the parent.
     CHECK(image->extents() == expected_three_block_extents());
 }
@@ -161,7 +161,7 @@ TEST_CASE("vhd: the parent hint falls back from W2ru to W2ku, MacX and the heade
     vhd.locators.clear();
     const auto image = open_bytes(vhd.build(), true);
     CHECK(image->info().parent->hint == "C:/VMs/base disk.vhd");
-    CHECK(image->info().details["parent_hint_from"] == "parent name");
+    CHECK(image->info().details.at("parent_hint_from") == "parent name");
 }
 
 TEST_CASE("vhd: bad footer and header checksums are read with warnings")
@@ -174,7 +174,7 @@ TEST_CASE("vhd: bad footer and header checksums are read with warnings")
     REQUIRE(image->info().warnings.size() == 2);
     CHECK(dstest::contains(image->info().warnings[0], "footer checksum is wrong"));
     CHECK(dstest::contains(image->info().warnings[1], "dynamic header checksum is wrong (offset 0x200"));
-    CHECK(dstest::contains(image->info().details["footer_checksum"].get<std::string>(), "bad"));
+    CHECK(dstest::contains(image->info().details.at("footer_checksum").get<std::string>(), "bad"));
 }
 
 TEST_CASE("vhd: the footer copy at offset 0 stands in for a missing or damaged footer at the end")

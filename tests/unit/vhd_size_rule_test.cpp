@@ -64,9 +64,9 @@ TEST_CASE("vhd size rule: each creator code gets its size from the geometry or f
         const auto image = open_fixed(footer_of(c.creator));
         CHECK(image->info().format == "vhd");
         CHECK(image->size() == c.expected);
-        CHECK(image->info().details["virtual_size_from"] == c.from);
-        CHECK(image->info().details["current_size"] == MiB);
-        CHECK(image->info().details["geometry_size"] == chs_of_1_mib);
+        CHECK(image->info().details.at("virtual_size_from") == c.from);
+        CHECK(image->info().details.at("current_size") == MiB);
+        CHECK(image->info().details.at("geometry_size") == chs_of_1_mib);
         // The two sizes differ here: imginfo says so.
         CHECK(dstest::contains(image->info().details.value("size_note", ""), "1044480"));
         CHECK(image->info().warnings.empty());
@@ -96,11 +96,11 @@ TEST_CASE("vhd size rule: equal sizes leave no note, and the creator and reason 
     const auto image = open_fixed(f);
     CHECK(image->size() == chs_of_1_mib);
     CHECK_FALSE(image->info().details.contains("size_note"));
-    CHECK(image->info().details["creator_application"] == "'qemu' (qemu)");
-    CHECK(dstest::contains(image->info().details["virtual_size_reason"].get<std::string>(), "CHS"));
+    CHECK(image->info().details.at("creator_application") == "'qemu' (qemu)");
+    CHECK(dstest::contains(image->info().details.at("virtual_size_reason").get<std::string>(), "CHS"));
 
     const auto d2v = open_fixed(footer_of("d2v\0"s));
-    CHECK(d2v->info().details["creator_application"] == "'d2v\\0' (Disk2vhd)");
+    CHECK(d2v->info().details.at("creator_application") == "'d2v\\0' (Disk2vhd)");
 }
 
 TEST_CASE("vhd size rule: the rule holds for dynamic disks too")

@@ -223,7 +223,7 @@ TEST_CASE("vhdx: a differencing disk names its parent, is refused alone, and rea
     REQUIRE(info.parent.has_value());
     CHECK(info.parent->hint == ".\\parent.vhdx");
     CHECK(info.parent->id == "aabbccdd-1122-3344-5566-778899aabbcc");
-    CHECK(info.details["parent_locator"]["absolute_win32_path"] == "C:\\vms\\parent.vhdx");
+    CHECK(info.details.at("parent_locator").at("absolute_win32_path") == "C:\\vms\\parent.vhdx");
 
     using K = diskshift::ExtentKind;
     diskshift::ExtentList expected;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
@@ -247,6 +248,25 @@ TEST_CASE("vmdk: both grain directories are checked, and a redundant table that 
     const std::string message = error_message_of([&] { (void)open_vmdk(image_path); });
     CHECK(contains(message, "redundant grain table"));
     CHECK(contains(message, "past the end"));
+}
+
+TEST_CASE("vmdk: a line an embedded descriptor cannot use is a warning of the image, as in a descriptor file")
+{
+    const TempDir dir;
+    const std::filesystem::path image_path = dir / "disk.vmdk";
+    run_checked({required_program("qemu-img"), "create", "-q", "-f", "vmdk", image_path.string(), "8M"});
+    std::vector<std::byte> bytes = read_whole_file(image_path);
+    const std::string comment = "# Extent description";
+    const auto at = std::search(bytes.begin(), bytes.end(), comment.begin(), comment.end(),
+                                [](std::byte b, char c) { return b == static_cast<std::byte>(c); });
+    REQUIRE(at != bytes.end());
+    *at = std::byte{'X'};  // no longer a comment: neither a setting nor an extent line
+    write_whole_file(image_path, bytes);
+
+    const auto image = open_vmdk(image_path);
+    REQUIRE(image->info().warnings.size() == 1);
+    CHECK(contains(image->info().warnings[0], "embedded descriptor"));
+    CHECK(contains(image->info().warnings[0], "neither a setting nor an extent"));
 }
 
 TEST_CASE("vmdk: probing finds sparse files and descriptors, and other bytes are not VMDK")

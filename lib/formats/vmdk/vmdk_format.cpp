@@ -97,6 +97,10 @@ struct Parts {
     std::map<std::string, std::shared_ptr<const ByteSource>> files;  ///< by lexically normal name
     std::map<ExtentKey, std::shared_ptr<const ExtentData>> opened;
 
+    Parts() = default;
+    /// The parts a descriptor describes, starting with the warnings its parsing gave.
+    explicit Parts(Descriptor parsed) : descriptor(std::move(parsed)), warnings(descriptor.warnings) {}
+
     std::uint64_t size() const { return extents.empty() ? 0 : extents.back().start + extents.back().data->size(); }
 
     /// Places `data` after the extents so far. An extent that an earlier line already opened
@@ -123,10 +127,8 @@ nlohmann::ordered_json extent_facts(ExtentAccess access, ExtentType type, const 
 /// A monolithicSparse or streamOptimized file: one hosted sparse extent, the file itself.
 Parts open_hosted_sparse(const std::shared_ptr<const ByteSource>& source)
 {
-    Parts parts;
     const SparseHeader header = read_sparse_header(*source);
-    const std::string text = read_embedded_descriptor(*source, header);
-    parts.descriptor = parse_descriptor(text, source->name() + ": embedded descriptor");
+    Parts parts(parse_descriptor(read_embedded_descriptor(*source, header), source->name() + ": embedded descriptor"));
     const ExtentAccess access =
         parts.descriptor.extents.empty() ? ExtentAccess::read_write : parts.descriptor.extents.front().access;
     parts.subformat = !parts.descriptor.create_type.empty() ? parts.descriptor.create_type
@@ -239,14 +241,12 @@ Parts open_descriptor_file(const std::shared_ptr<const ByteSource>& source, cons
         fail(Errc::corrupt, "{}: descriptor file of {} bytes is over the {} bytes a descriptor may have (offset 0x0)",
              source->name(), source->size(), max_descriptor_bytes);
     }
-    Parts parts;
-    parts.descriptor = parse_descriptor(text, source->name());
+    Parts parts(parse_descriptor(text, source->name()));
     if (parts.descriptor.extents.empty()) {
         fail(Errc::corrupt, "{}: descriptor lists no extent (offset 0x0)", source->name());
     }
     parts.subformat = parts.descriptor.create_type;
     parts.allocated_bytes = source->allocated_bytes();
-    parts.warnings = parts.descriptor.warnings;
     for (const ExtentLine& line : parts.descriptor.extents) {
         add_listed_extent(source->name(), line, context, parts);
     }

@@ -139,6 +139,17 @@ void make_differencing(const std::filesystem::path& path)
 
 }  // namespace
 
+TEST_CASE("vhdx: regions overlap when they share a byte; an empty region (a log of length 0) overlaps nothing")
+{
+    using diskshift::formats::vhdx::Region;
+    const Region block{2 << 20, 1 << 20};
+    CHECK(block.overlaps(Region{(2 << 20) + 4096, 4096}));
+    CHECK(block.overlaps(Region{1 << 20, (1 << 20) + 1}));
+    CHECK_FALSE(block.overlaps(Region{3 << 20, 1 << 20}));
+    CHECK_FALSE(block.overlaps(Region{(2 << 20) + 4096, 0}));
+    CHECK_FALSE(Region{(2 << 20) + 4096, 0}.overlaps(block));
+}
+
 TEST_CASE("vhdx: CRC-32C matches the Castagnoli check value and can be computed in pieces")
 {
     const std::string check = "123456789";

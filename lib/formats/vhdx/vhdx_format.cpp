@@ -180,7 +180,7 @@ struct ReservedRanges {
     const char* overlapped_by(std::uint64_t offset, std::uint64_t length) const
     {
         for (const auto& [r, name] : ranges) {
-            if (offset < r.end() && r.offset < offset + length) {
+            if (r.overlaps({offset, length})) {
                 return name;
             }
         }
@@ -207,7 +207,7 @@ void check_clear_of_log(const ByteSource& file, const RegionTable& regions, cons
 {
     const Region log{header.log_offset, header.log_length};
     for (const auto& [region, name] : {std::pair{regions.bat, "BAT"}, {regions.metadata, "metadata"}}) {
-        if (log.length != 0 && region.offset < log.offset + log.length && log.offset < region.end()) {
+        if (region.overlaps(log)) {
             fail(Errc::corrupt, "{}: the {} region [0x{:x}, 0x{:x}) overlaps the log [0x{:x}, 0x{:x}) (header {} at "
                  "offset 0x{:x})", file.name(), name, region.offset, region.end(), log.offset,
                  log.offset + log.length, header.index, header_offsets[header.index - 1]);
@@ -225,11 +225,11 @@ std::vector<std::uint64_t> read_bat(const ByteSource& file, const Geometry& g, c
              "(offset 0x{:x})", file.name(), regions.bat.length / 8, g.virtual_size, g.block_size, entries,
              regions.bat.offset);
     }
-    std::vector<std::byte> raw(entries * 8);
-    file.read_at(raw, regions.bat.offset);
+    // Read straight into the table and decode in place: one copy of the BAT in memory.
     std::vector<std::uint64_t> bat(entries);
-    for (std::uint64_t i = 0; i < entries; ++i) {
-        bat[i] = load_le<std::uint64_t>(raw.data() + 8 * i);
+    file.read_at(std::as_writable_bytes(std::span(bat)), regions.bat.offset);
+    for (std::uint64_t& entry : bat) {
+        entry = load_le<std::uint64_t>(reinterpret_cast<const std::byte*>(&entry));
     }
     ReservedRanges reserved{{{Region{0, header_area_size}, "header area"},
                              {Region{header.log_offset, header.log_length}, "log"},

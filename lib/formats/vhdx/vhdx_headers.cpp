@@ -141,7 +141,7 @@ RegionTable parse_region_entries(const ByteSource& file, std::span<const std::by
     if (!bat || !metadata) {
         fail(Errc::corrupt, "{}: region table has no {} region (offset 0x{:x})", file.name(), bat ? "metadata" : "BAT", at);
     }
-    if (bat->offset < metadata->end() && metadata->offset < bat->end()) {
+    if (bat->overlaps(*metadata)) {
         fail(Errc::corrupt, "{}: the BAT region [0x{:x}, 0x{:x}) overlaps the metadata region [0x{:x}, 0x{:x}) "
              "(region table at offset 0x{:x})", file.name(), bat->offset, bat->end(), metadata->offset,
              metadata->end(), at);

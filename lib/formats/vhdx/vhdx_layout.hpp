@@ -94,6 +94,11 @@ struct Region {
     std::uint64_t length = 0;
 
     std::uint64_t end() const noexcept { return offset + length; }
+    /// True when the two share a byte; an empty region shares none.
+    bool overlaps(const Region& other) const noexcept
+    {
+        return length != 0 && other.length != 0 && offset < other.end() && other.offset < end();
+    }
 };
 
 struct RegionTable {

@@ -264,7 +264,7 @@ private:
         bool run_present = false;
         std::uint64_t sector = begin / sector_size;
         const std::uint64_t last_sector = (end + sector_size - 1) / sector_size;
-        std::array<std::byte, bitmap_window_bytes> window{};
+        std::array<std::byte, bitmap_window_bytes> window;  // filled by each read before use
         while (sector < last_sector) {
             const std::uint64_t first_byte = sector / 8;
             const std::uint64_t bytes = std::min<std::uint64_t>(bitmap_window_bytes, (last_sector + 7) / 8 - first_byte);

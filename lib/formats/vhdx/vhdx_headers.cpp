@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "core/bytes.hpp"
 #include "core/crc32c.hpp"
 #include "core/endian.hpp"
 #include "core/fail.hpp"
@@ -40,7 +41,6 @@ bool checksum_holds(std::span<const std::byte> bytes)
     return checksum_without_field(bytes) == load_le<std::uint32_t>(bytes.data() + 4);
 }
 
-std::string guid_text(const Guid& guid) { return format_windows_guid(guid); }
 
 void require_file_reaches(const ByteSource& file, std::uint64_t end, std::string_view structure)
 {
@@ -115,10 +115,10 @@ RegionTable parse_region_entries(const ByteSource& file, std::span<const std::by
         if (slot == nullptr) {
             if (required) {
                 fail(Errc::unsupported, "{}: region table entry {} is an unknown region {{{}}} marked required; "
-                     "this reader cannot open the file safely (offset 0x{:x})", file.name(), i, guid_text(guid), entry_at);
+                     "this reader cannot open the file safely (offset 0x{:x})", file.name(), i, format_windows_guid(guid), entry_at);
             }
             info.warnings.push_back(fmt::format("region table entry {} is an unknown optional region {{{}}}; ignored",
-                                                i, guid_text(guid)));
+                                                i, format_windows_guid(guid)));
             continue;
         }
         const char* name = slot == &bat ? "BAT" : "metadata";
@@ -154,10 +154,7 @@ RegionTable parse_region_entries(const ByteSource& file, std::span<const std::by
 struct MetadataItem {
     std::uint32_t offset = 0;
     std::uint32_t length = 0;
-    std::uint64_t entry_at = 0;
 };
-
-std::uint32_t load_item_u32(const std::vector<std::byte>& item) { return load_le<std::uint32_t>(item.data()); }
 
 void decode_parent_locator(const ByteSource& file, const std::vector<std::byte>& item, std::uint64_t at,
                            Metadata& out)
@@ -168,7 +165,7 @@ void decode_parent_locator(const ByteSource& file, const std::vector<std::byte>&
     }
     if (guid_at(item.data()) != vhdx_locator_type_guid) {
         fail(Errc::unsupported, "{}: parent locator has the unknown type {{{}}} (offset 0x{:x})", file.name(),
-             guid_text(guid_at(item.data())), at);
+             format_windows_guid(guid_at(item.data())), at);
     }
     const std::uint16_t count = load_le<std::uint16_t>(item.data() + 18);
     if (20 + 12 * std::size_t{count} > item.size()) {
@@ -201,7 +198,7 @@ void decode_item(const ByteSource& file, const Guid& id, const std::vector<std::
     };
     if (id == file_parameters_guid) {
         need(8, "File Parameters");
-        out.block_size = load_item_u32(item);
+        out.block_size = load_le<std::uint32_t>(item.data());
         const std::uint32_t flags = load_le<std::uint32_t>(item.data() + 4);
         out.leave_blocks_allocated = (flags & 1) != 0;
         out.has_parent = (flags & 2) != 0;
@@ -213,10 +210,10 @@ void decode_item(const ByteSource& file, const Guid& id, const std::vector<std::
         out.page83 = guid_at(item.data());
     } else if (id == logical_sector_size_guid) {
         need(4, "Logical Sector Size");
-        out.logical_sector_size = load_item_u32(item);
+        out.logical_sector_size = load_le<std::uint32_t>(item.data());
     } else if (id == physical_sector_size_guid) {
         need(4, "Physical Sector Size");
-        out.physical_sector_size = load_item_u32(item);
+        out.physical_sector_size = load_le<std::uint32_t>(item.data());
     } else if (id == parent_locator_guid) {
         decode_parent_locator(file, item, at, out);
     }
@@ -256,7 +253,7 @@ void check_metadata_values(const ByteSource& file, const Metadata& m, std::uint6
 
 bool is_zero_guid(const Guid& guid) noexcept
 {
-    return std::all_of(guid.begin(), guid.end(), [](std::byte b) { return b == std::byte{0}; });
+    return is_all_zero(guid);
 }
 
 std::string read_creator(const ByteSource& file)
@@ -341,23 +338,23 @@ Metadata read_metadata(const ByteSource& file, const Region& region)
         const std::byte* e = table.data() + 32 + 32 * i;
         const std::uint64_t entry_at = region.offset + 32 + 32 * i;
         const Guid id = guid_at(e);
-        const MetadataItem item{load_le<std::uint32_t>(e + 16), load_le<std::uint32_t>(e + 20), entry_at};
+        const MetadataItem item{load_le<std::uint32_t>(e + 16), load_le<std::uint32_t>(e + 20)};
         const bool required = (load_le<std::uint32_t>(e + 24) & 4) != 0;
         if (!is_known_item(id)) {
             if (required) {
                 fail(Errc::unsupported, "{}: metadata item {{{}}} is unknown and marked required (offset 0x{:x})",
-                     file.name(), guid_text(id), entry_at);
+                     file.name(), format_windows_guid(id), entry_at);
             }
             continue;
         }
         if (!seen.insert(id).second) {
-            fail(Errc::corrupt, "{}: metadata item {{{}}} is listed twice (offset 0x{:x})", file.name(), guid_text(id),
+            fail(Errc::corrupt, "{}: metadata item {{{}}} is listed twice (offset 0x{:x})", file.name(), format_windows_guid(id),
                  entry_at);
         }
         if (item.length > max_metadata_item_length || item.offset < metadata_table_size ||
             item.offset > region.length || item.length > region.length - item.offset) {
             fail(Errc::corrupt, "{}: metadata item {{{}}} at 0x{:x}+0x{:x} lies outside the metadata region of 0x{:x} "
-                 "bytes (offset 0x{:x})", file.name(), guid_text(id), item.offset, item.length, region.length, entry_at);
+                 "bytes (offset 0x{:x})", file.name(), format_windows_guid(id), item.offset, item.length, region.length, entry_at);
         }
         std::vector<std::byte> bytes(item.length);
         file.read_at(bytes, region.offset + item.offset);

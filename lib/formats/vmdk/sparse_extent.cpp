@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <unordered_map>
 
@@ -44,11 +45,6 @@ constexpr std::uint64_t stream_tail_bytes = 3 * sector_bytes;
 /// A grain-table entry of 0 is unallocated; 1 is a zeroed grain when the header's flag says so.
 constexpr std::uint32_t gte_unallocated = 0;
 constexpr std::uint32_t gte_zeroed = 1;
-
-bool is_power_of_two(std::uint64_t v) noexcept
-{
-    return v != 0 && (v & (v - 1)) == 0;
-}
 
 class HeaderReader {
 public:
@@ -105,7 +101,7 @@ private:
             bad(12, fmt::format("capacity of {} sectors is over the {} sectors (64 TiB) diskshift reads", h.capacity,
                                 max_disk_sectors));
         }
-        if (!is_power_of_two(h.grain_sectors) || h.grain_sectors > max_grain_sectors) {
+        if (!std::has_single_bit(h.grain_sectors) || h.grain_sectors > max_grain_sectors) {
             bad(20, fmt::format("grain size of {} sectors is not a power of two of at most {} sectors (1 MiB)",
                                 h.grain_sectors, max_grain_sectors));
         }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/commands.hpp"
 #include "support/disk_fixture.hpp"
 #include "support/extent_json.hpp"
 #include "support/files.hpp"
@@ -43,12 +44,6 @@ diskshift::ExtentList imginfo_map(const std::filesystem::path& file, std::uint64
     return to_extent_list(extents);
 }
 
-std::filesystem::path qemu_img()
-{
-    const auto path = find_on_path("qemu-img");
-    REQUIRE_MESSAGE(path.has_value(), "qemu-img is not on PATH; it is a declared test dependency (qemu-utils)");
-    return *path;
-}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/byte_range.hpp"
+#include "support/commands.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/random_data.hpp"
@@ -20,21 +21,6 @@ using namespace dstest;
 
 namespace {
 
-std::string program(const std::string& name)
-{
-    const auto path = find_on_path(name);
-    REQUIRE_MESSAGE(path.has_value(), name << " is not on PATH; it is a declared test dependency");
-    return path->string();
-}
-
-ProcessResult succeed(const std::vector<std::string>& argv)
-{
-    const ProcessResult run = run_process(argv);
-    INFO(run.describe());
-    REQUIRE(run.exit_code() == 0);
-    return run;
-}
-
 nlohmann::json imginfo_json(const std::filesystem::path& file)
 {
     const ProcessResult run = run_tool("imginfo", {"--json", file.string()});
@@ -45,7 +31,7 @@ nlohmann::json imginfo_json(const std::filesystem::path& file)
 
 std::uint64_t qemu_virtual_size(const std::filesystem::path& file)
 {
-    const ProcessResult run = succeed({program("qemu-img"), "info", "--output=json", "-f", "vpc", file.string()});
+    const ProcessResult run = run_checked({required_program("qemu-img"), "info", "--output=json", "-f", "vpc", file.string()});
     return nlohmann::json::parse(run.out).at("virtual-size").get<std::uint64_t>();
 }
 
@@ -63,12 +49,12 @@ void write_patterns(const std::filesystem::path& file, const std::filesystem::pa
         "write -s " + r + " " + std::to_string(5 * MiB + 100) + " 1000",  // part of two sectors
         "write -s " + r + " " + std::to_string(size - 512) + " 512",   // last sector
     };
-    std::vector<std::string> argv = {program("qemu-io"), "-f", "vpc"};
+    std::vector<std::string> argv = {required_program("qemu-io"), "-f", "vpc"};
     for (const std::string& command : commands) {
         argv.insert(argv.end(), {"-c", command});
     }
     argv.push_back(file.string());
-    succeed(argv);
+    run_checked(argv);
 }
 
 }  // namespace
@@ -85,14 +71,14 @@ TEST_CASE("vhd acceptance: qemu-img's fixed and dynamic VHDs convert to the byte
         for (const std::string force_size : {"off", "on"}) {
             INFO("subformat=", subformat, ", force_size=", force_size);
             const std::filesystem::path vhd = dir / (subformat + "-" + force_size + ".vhd");
-            succeed({program("qemu-img"), "create", "-q", "-f", "vpc", "-o",
+            run_checked({required_program("qemu-img"), "create", "-q", "-f", "vpc", "-o",
                      "subformat=" + subformat + ",force_size=" + force_size, vhd.string(), std::to_string(requested)});
             const std::uint64_t size = qemu_virtual_size(vhd);
             write_patterns(vhd, dir / "random", size);
             const std::vector<std::byte> before = read_whole_file(vhd);
 
             // qemu must be told the format: it probes a fixed VHD as raw. diskshift probes.
-            succeed({program("qemu-img"), "convert", "-f", "vpc", "-O", "raw", vhd.string(), (dir / "qemu.raw").string()});
+            run_checked({required_program("qemu-img"), "convert", "-f", "vpc", "-O", "raw", vhd.string(), (dir / "qemu.raw").string()});
             const ProcessResult ours = run_tool("imgconv", {"-O", "raw", vhd.string(), (dir / "ours.raw").string()});
             INFO(ours.describe());
             REQUIRE(ours.exit_code() == 0);
@@ -115,7 +101,7 @@ TEST_CASE("vhd acceptance: a differencing disk shows its parent and locators, an
     const TempDir dir;
     // qemu-img cannot make VHD differencing disks; the child is built from the spec's tables.
     const ProcessResult qemu_child =
-        run_process({program("qemu-img"), "create", "-f", "vpc", "-b", "base.vhd", "-F", "vpc", (dir / "q.vhd").string()});
+        run_process({required_program("qemu-img"), "create", "-f", "vpc", "-b", "base.vhd", "-F", "vpc", (dir / "q.vhd").string()});
     CHECK_MESSAGE(qemu_child.exit_code() != 0, "qemu-img now writes VHD differencing disks: test with its output too");
     CHECK(contains(qemu_child.err, "not supported"));
 

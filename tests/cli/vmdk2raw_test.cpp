@@ -19,9 +19,9 @@
 #include "support/commands.hpp"
 #include "support/esx_sparse_writer.hpp"
 #include "support/files.hpp"
-#include "support/sparse_layout.hpp"
 #include "support/process.hpp"
 #include "support/random_data.hpp"
+#include "support/sparse_layout.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
 #include "support/vmware_stream.hpp"
@@ -30,10 +30,6 @@ using namespace dstest;
 
 namespace {
 
-std::string qemu_img()
-{
-    return required_program("qemu-img");
-}
 
 /// Like file_difference(), but reads only where either file has data: both read zeros elsewhere,
 /// and reading gigabytes of holes would make the tests slow.
@@ -67,7 +63,7 @@ void check_vmdk2raw_matches_qemu(const TempDir& dir, const std::filesystem::path
     const ProcessResult run = run_tool("vmdk2raw", {image.string(), ours.string()});
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
-    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", image.string(), theirs.string()});
+    run_checked({qemu_img().string(), "convert", "-f", "vmdk", "-O", "raw", image.string(), theirs.string()});
     CHECK(sparse_file_difference(theirs, ours) == "");
     CHECK(allocated_bytes(ours) <= allocated_bytes(theirs) + MiB);
     std::filesystem::remove(ours);
@@ -105,7 +101,7 @@ std::filesystem::path write_random_file(const TempDir& dir)
 std::filesystem::path write_raw_disk(const TempDir& dir, std::uint64_t size)
 {
     const std::filesystem::path raw = dir / "source.raw";
-    run_checked({qemu_img(), "create", "-q", "-f", "raw", raw.string(), std::to_string(size)});
+    run_checked({qemu_img().string(), "create", "-q", "-f", "raw", raw.string(), std::to_string(size)});
     std::vector<std::string> argv = {required_program("qemu-io"), "-f", "raw"};
     const std::vector<std::string> writes = qemu_io_writes(write_random_file(dir), size);
     argv.insert(argv.end(), writes.begin(), writes.end());
@@ -145,7 +141,7 @@ T load_field(const std::filesystem::path& path, std::uint64_t at)
 std::filesystem::path small_sparse(const TempDir& dir, const std::string& name)
 {
     const std::filesystem::path image = dir / name;
-    run_checked({qemu_img(), "create", "-q", "-f", "vmdk", image.string(), "64M"});
+    run_checked({qemu_img().string(), "create", "-q", "-f", "vmdk", image.string(), "64M"});
     run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x5a 0 1M", image.string()});
     return image;
 }
@@ -185,7 +181,7 @@ TEST_CASE("vmdk acceptance 1: every subformat qemu-img writes converts like qemu
     for (const auto& variant : variants) {
         INFO("qemu-img create -o ", variant.front());
         const std::filesystem::path image = dir / "disk.vmdk";
-        run_checked({qemu_img(), "create", "-q", "-f", "vmdk", "-o", variant.front(), image.string(),
+        run_checked({qemu_img().string(), "create", "-q", "-f", "vmdk", "-o", variant.front(), image.string(),
                 std::to_string(disk_size)});
         std::vector<std::string> argv = {required_program("qemu-io"), "-f", "vmdk"};
         const std::vector<std::string> writes = qemu_io_writes(random_file, disk_size);
@@ -206,7 +202,7 @@ TEST_CASE("vmdk acceptance 1: qemu-img's streamOptimized output converts like qe
     const TempDir dir;
     const std::filesystem::path raw = write_raw_disk(dir, disk_size);
     const std::filesystem::path image = dir / "stream.vmdk";
-    run_checked({qemu_img(), "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.string(),
+    run_checked({qemu_img().string(), "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.string(),
             image.string()});
     check_vmdk2raw_matches_qemu(dir, image);
 }
@@ -283,9 +279,9 @@ TEST_CASE("vmdk acceptance 3: bare and descriptor-named seSparse and COWD extent
 
     // qemu reads these extents only through a descriptor; vmdk2raw also reads the bare file.
     const std::filesystem::path theirs = dir / "qemu.raw";
-    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", descriptor.string(), theirs.string()});
+    run_checked({qemu_img().string(), "convert", "-f", "vmdk", "-O", "raw", descriptor.string(), theirs.string()});
     const std::filesystem::path theirs_overstated = dir / "qemu-overstated.raw";
-    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", overstated.string(), theirs_overstated.string()});
+    run_checked({qemu_img().string(), "convert", "-f", "vmdk", "-O", "raw", overstated.string(), theirs_overstated.string()});
     CHECK(file_difference(theirs, theirs_overstated) == "");
     for (const std::filesystem::path& image : {bare, descriptor, overstated}) {
         INFO("image ", image.string());
@@ -325,7 +321,7 @@ TEST_CASE("vmdk acceptance 2: our VMware-layout stream files read correctly, and
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
     CHECK(file_difference(raw, dir / "ours.raw") == "");
-    run_checked({qemu_img(), "convert", "-f", "vmdk", "-O", "raw", image.string(), (dir / "qemu.raw").string()});
+    run_checked({qemu_img().string(), "convert", "-f", "vmdk", "-O", "raw", image.string(), (dir / "qemu.raw").string()});
     CHECK(file_difference(raw, dir / "qemu.raw") == "");
 
     const ProcessResult info = run_tool("imginfo", {"--json", image.string()});
@@ -341,7 +337,7 @@ TEST_CASE("vmdk acceptance 4: a qemu-img delta names its parent and is refused a
     const TempDir dir;
     const std::filesystem::path base = small_sparse(dir, "base.vmdk");
     const std::filesystem::path delta = dir / "delta.vmdk";
-    run_checked({qemu_img(), "create", "-q", "-f", "vmdk", "-b", base.string(), "-F", "vmdk", delta.string()});
+    run_checked({qemu_img().string(), "create", "-q", "-f", "vmdk", "-b", base.string(), "-F", "vmdk", delta.string()});
     run_checked({required_program("qemu-io"), "-f", "vmdk", "-c", "write -P 0x77 64k 64k", delta.string()});
 
     const ProcessResult base_info = run_tool("imginfo", {"--json", base.string()});
@@ -419,7 +415,7 @@ TEST_CASE("vmdk acceptance 5: bad input fails with exit 1, fast and small, and i
     cases.push_back({"stream cut before its end", no_footer, "footer"});
 
     const auto lost_extent = dir / "lost.vmdk";
-    run_checked({qemu_img(), "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat", lost_extent.string(), "1M"});
+    run_checked({qemu_img().string(), "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat", lost_extent.string(), "1M"});
     std::filesystem::remove(dir / "lost-flat.vmdk");
     cases.push_back({"missing extent file", lost_extent, "lost-flat.vmdk"});
 

@@ -12,6 +12,7 @@
 #include <diskshift/convert.hpp>
 #include <diskshift/format.hpp>
 
+#include "support/commands.hpp"
 #include "support/files.hpp"
 #include "support/images.hpp"
 #include "support/process.hpp"
@@ -76,12 +77,6 @@ std::unique_ptr<diskshift::Image> open_as(const std::filesystem::path& path, std
     return image;
 }
 
-std::filesystem::path qemu_img()
-{
-    const auto path = find_on_path("qemu-img");
-    REQUIRE_MESSAGE(path.has_value(), "qemu-img is not on PATH; it is a declared test dependency (qemu-utils)");
-    return *path;
-}
 
 void check_our_writer(const TempDir& dir, const std::filesystem::path& source_path, const QemuFlavour& flavour)
 {

@@ -1,6 +1,7 @@
 // Running the oracles and fixture tools a test needs (qemu-img, qemu-io, …) and requiring success.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -19,11 +20,26 @@ inline std::string required_program(const std::string& name)
 }
 
 /// Runs `argv` and fails the test, showing its output, unless it exits 0.
-inline void run_checked(const std::vector<std::string>& argv)
+inline ProcessResult run_checked(const std::vector<std::string>& argv)
 {
-    const ProcessResult run = run_process(argv);
+    ProcessResult run = run_process(argv);
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
+    return run;
+}
+
+/// Runs the program `name` found on PATH (qemu-img, qemu-io, …) with `args`, like run_checked().
+inline ProcessResult run_program(const std::string& name, const std::vector<std::string>& args)
+{
+    std::vector<std::string> argv = {required_program(name)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_checked(argv);
+}
+
+/// The qemu-img on PATH, the oracle most tests compare with.
+inline std::filesystem::path qemu_img()
+{
+    return required_program("qemu-img");
 }
 
 }  // namespace dstest

@@ -9,9 +9,9 @@
 
 #include "core/endian.hpp"
 #include "support/byte_range.hpp"
+#include "support/commands.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
-#include "support/qemu.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
 #include "support/vhdx_log_writer.hpp"
@@ -28,9 +28,9 @@ constexpr const char* virtual_disk_size = "2FA54224-CD1B-4876-B211-5DBED83BF4B8"
 std::filesystem::path make_base(const TempDir& dir)
 {
     const std::filesystem::path path = dir / "base.vhdx";
-    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
+    run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
                           path.string(), "8M"});
-    run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -P 0x33 0 1M", "-c", "write -q -P 0x44 3M 64k",
+    run_program("qemu-io", {"-f", "vhdx", "-c", "write -q -P 0x33 0 1M", "-c", "write -q -P 0x44 3M 64k",
                          path.string()});
     return path;
 }
@@ -141,7 +141,7 @@ TEST_CASE("vhdx: both header checksums or both region table checksums damaged re
     const TempDir dir;
     const std::filesystem::path base = make_base(dir);
     const std::filesystem::path expected = dir / "expected.raw";
-    run_qemu("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", base.string(), expected.string()});
+    run_program("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", base.string(), expected.string()});
     const std::vector<std::pair<std::vector<std::uint64_t>, const char*>> damages = {
         {{64 * KiB + 4, 128 * KiB + 4}, "both headers fail their CRC-32C checksum"},
         {{192 * KiB + 4, 256 * KiB + 4}, "both region tables fail their CRC-32C checksum"},

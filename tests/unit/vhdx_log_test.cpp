@@ -10,9 +10,9 @@
 
 #include "core/endian.hpp"
 #include "support/byte_range.hpp"
+#include "support/commands.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
-#include "support/qemu.hpp"
 #include "support/random_data.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
@@ -47,9 +47,9 @@ LoggedImage make_logged_image(const TempDir& dir, std::optional<std::size_t> bad
     LoggedImage out{dir / "logged.vhdx", {}, {}};
     const std::filesystem::path random = dir / "random.bin";
     write_whole_file(random, random_bytes(MiB, 4));
-    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
+    run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
                           out.path.string(), "8M"});
-    run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " 0 1M", "-c",
+    run_program("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " 0 1M", "-c",
                          "write -q -P 0x11 2M 1M", out.path.string()});
     const VhdxRegions regions = read_vhdx_regions(out.path);
     const std::uint64_t file_size = std::filesystem::file_size(out.path);
@@ -87,9 +87,9 @@ std::filesystem::path qemu_replayed_raw(const TempDir& dir, const std::filesyste
 {
     const std::filesystem::path copy = dir / "qemu-copy.vhdx";
     std::filesystem::copy_file(image, copy, std::filesystem::copy_options::overwrite_existing);
-    run_qemu("qemu-img", {"check", "-q", "-r", "all", "-f", "vhdx", copy.string()});
+    run_program("qemu-img", {"check", "-q", "-r", "all", "-f", "vhdx", copy.string()});
     const std::filesystem::path raw = dir / "qemu.raw";
-    run_qemu("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", copy.string(), raw.string()});
+    run_program("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", copy.string(), raw.string()});
     return raw;
 }
 

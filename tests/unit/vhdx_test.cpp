@@ -12,12 +12,12 @@
 #include "core/endian.hpp"
 #include "formats/vhdx/vhdx_layout.hpp"
 #include "support/byte_range.hpp"
+#include "support/commands.hpp"
 #include "support/errors.hpp"
 #include "support/files.hpp"
 #include "support/images.hpp"
 #include "support/printing.hpp"
 #include "support/process.hpp"
-#include "support/qemu.hpp"
 #include "support/random_data.hpp"
 #include "support/sparse_layout.hpp"
 #include "support/temp_dir.hpp"
@@ -39,9 +39,9 @@ std::filesystem::path make_qemu_vhdx(const TempDir& dir, const std::string& subf
     const std::filesystem::path random = dir / "random.bin";
     write_whole_file(random, random_bytes(2 * MiB, block_size));
     const std::uint64_t size = 3 * block_size + block_size / 2 + 3 * 512;
-    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o",
+    run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o",
                           "subformat=" + subformat + ",block_size=" + text_of(block_size), image.string(), text_of(size)});
-    run_qemu("qemu-io", {"-f", "vhdx",
+    run_program("qemu-io", {"-f", "vhdx",
                          "-c", "write -q -s " + random.string() + " " + text_of(block_size - MiB / 2) + " 1M",
                          "-c", "write -q -s " + random.string() + " 0 64k",
                          "-c", "write -q -z " + text_of(block_size - 64 * KiB) + " 32k",
@@ -57,7 +57,7 @@ std::pair<std::filesystem::path, std::filesystem::path> convert_both(const TempD
 {
     const std::filesystem::path theirs = dir / "qemu.raw";
     const std::filesystem::path ours = dir / "ours.raw";
-    run_qemu("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", image.string(), theirs.string()});
+    run_program("qemu-img", {"convert", "-f", "vhdx", "-O", "raw", image.string(), theirs.string()});
     const ProcessResult result = run_tool("imgconv", {"-O", "raw", image.string(), ours.string()});
     INFO(result.describe());
     REQUIRE(result.exit_code() == 0);
@@ -178,9 +178,9 @@ TEST_CASE("vhdx: past the first chunk the BAT skips each chunk's sector bitmap e
     const std::filesystem::path random = dir / "random.bin";
     write_whole_file(random, random_bytes(2 * MiB, 21));
     const std::uint64_t size = 4 * GiB + 3 * MiB + 512;
-    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
+    run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
                           image.string(), text_of(size)});
-    run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " " + text_of(4 * GiB - MiB / 2) + " 1M",
+    run_program("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " " + text_of(4 * GiB - MiB / 2) + " 1M",
                          "-c", "write -q -P 0x77 " + text_of(4 * GiB + MiB + 100 * KiB) + " 4k",
                          "-c", "write -q -s " + random.string() + " " + text_of(size - 512) + " 512", image.string()});
     const auto [theirs, ours] = convert_both(dir, image);
@@ -198,9 +198,9 @@ TEST_CASE("vhdx: a differencing disk names its parent, is refused alone, and rea
     const std::filesystem::path image = dir / "child.avhdx";
     const std::filesystem::path random = dir / "random.bin";
     write_whole_file(random, random_bytes(3 * MiB, 11));
-    run_qemu("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
+    run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1048576",
                           image.string(), "8M"});
-    run_qemu("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " 0 3M", image.string()});
+    run_program("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " 0 3M", image.string()});
     const std::vector<std::byte> written = random_bytes(3 * MiB, 11);
     make_differencing(image);
 

@@ -16,6 +16,7 @@
 #include "core/endian.hpp"
 #include "formats/vmdk/extent_data.hpp"
 #include "support/byte_range.hpp"
+#include "support/commands.hpp"
 #include "support/errors.hpp"
 #include "support/esx_sparse_writer.hpp"
 #include "support/files.hpp"
@@ -125,12 +126,6 @@ void check_extent_matches(const ExtentData& extent, const EsxSparseFile& file)
     }
 }
 
-std::filesystem::path qemu_img()
-{
-    const auto path = find_on_path("qemu-img");
-    REQUIRE_MESSAGE(path.has_value(), "qemu-img is not on PATH; it is a declared test dependency (qemu-utils)");
-    return *path;
-}
 
 /// Writes `file` and a descriptor for it into `dir`, has qemu-img convert the descriptor to raw,
 /// and checks that our extent reads the same bytes (and that they are the ones meant).

@@ -88,17 +88,6 @@ std::uint32_t SparseVhd::table_entries() const
                                   : static_cast<std::uint32_t>((footer.current_size + block_size - 1) / block_size);
 }
 
-std::uint64_t SparseVhd::block_offset(std::uint32_t index) const
-{
-    std::uint64_t offset = bat_offset + round_up(std::uint64_t{table_entries()} * 4, sector);
-    for (const Locator& l : locators) {
-        offset += round_up(l.data.size(), sector);
-    }
-    for (auto it = blocks.rbegin(); it != blocks.rend() && it->first != index; ++it) {
-        offset += bitmap_size(block_size) + block_size;
-    }
-    return offset;
-}
 
 std::vector<std::byte> SparseVhd::build() const
 {

@@ -65,8 +65,6 @@ struct SparseVhd {
     bool bad_header_checksum = false;
 
     std::vector<std::byte> build() const;
-    /// The file offset where build() puts block `index`'s bitmap.
-    std::uint64_t block_offset(std::uint32_t index) const;
     /// max_table_entries, or the entries current_size needs.
     std::uint32_t table_entries() const;
 };

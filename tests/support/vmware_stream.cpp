@@ -17,6 +17,12 @@
 namespace dstest {
 namespace {
 
+/// zlib level of the grains: random data still grows past the grain's size at it, as the tests want.
+constexpr int grain_level = 6;
+/// The file name the embedded extent line gives: VMware exports keep the original name, so a
+/// renamed stream file names another file.
+constexpr const char* stale_extent_name = "generated-stream.vmdk";
+
 constexpr std::uint64_t sector = 512;
 constexpr std::uint64_t grain_sectors = 128;
 constexpr std::uint64_t grain_bytes = grain_sectors * sector;
@@ -101,8 +107,8 @@ std::string descriptor(std::uint64_t capacity_sectors, const std::string& extent
 
 class Generator {
 public:
-    Generator(const std::filesystem::path& raw, const std::filesystem::path& destination, const VmwareStreamOptions& options)
-        : in_(open_file(raw, O_RDONLY)), out_(destination), options_(options)
+    Generator(const std::filesystem::path& raw, const std::filesystem::path& destination)
+        : in_(open_file(raw, O_RDONLY)), out_(destination)
     {
         const off_t size = ::lseek(in_.get(), 0, SEEK_END);
         if (size < 0 || size % static_cast<off_t>(sector) != 0) {
@@ -114,7 +120,7 @@ public:
     VmwareStreamStats run()
     {
         const std::uint64_t capacity = disk_bytes_ / sector;
-        const std::string text = descriptor(capacity, options_.extent_name);
+        const std::string text = descriptor(capacity, stale_extent_name);
         const std::uint64_t descriptor_sectors = (text.size() + sector - 1) / sector;
         out_.append(header(capacity, ~0ULL, descriptor_sectors));
         out_.append(std::as_bytes(std::span(text)));
@@ -167,7 +173,7 @@ private:
             return 0;
         }
         std::vector<std::byte> record(12 + diskshift::codec::zlib_compress_bound(length));
-        const auto size = diskshift::codec::zlib_compress(data, std::span(record).subspan(12), options_.level);
+        const auto size = diskshift::codec::zlib_compress(data, std::span(record).subspan(12), grain_level);
         if (!size) {
             throw std::runtime_error("write_vmware_stream: compression failed");
         }
@@ -185,17 +191,15 @@ private:
 
     Fd in_;
     StreamFile out_;
-    VmwareStreamOptions options_;
     std::uint64_t disk_bytes_ = 0;
     VmwareStreamStats stats_;
 };
 
 }  // namespace
 
-VmwareStreamStats write_vmware_stream(const std::filesystem::path& raw, const std::filesystem::path& destination,
-                                      const VmwareStreamOptions& options)
+VmwareStreamStats write_vmware_stream(const std::filesystem::path& raw, const std::filesystem::path& destination)
 {
-    return Generator(raw, destination, options).run();
+    return Generator(raw, destination).run();
 }
 
 }  // namespace dstest

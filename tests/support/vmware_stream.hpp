@@ -7,16 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
 
 namespace dstest {
-
-struct VmwareStreamOptions {
-    /// zlib level for the grains; 0 stores them, so random data grows past the grain's size.
-    int level = 6;
-    /// The file name the embedded extent line gives (VMware exports keep the original name).
-    std::string extent_name = "generated-stream.vmdk";
-};
 
 struct VmwareStreamStats {
     std::uint64_t grains = 0;            ///< grains written (all-zero grains are left out)
@@ -27,7 +19,6 @@ struct VmwareStreamStats {
 
 /// Writes the raw disk `raw` (its size must be a multiple of 512) as a VMware-layout stream file at
 /// `destination`, with 64 KiB grains; a last partial grain is compressed at its partial length.
-VmwareStreamStats write_vmware_stream(const std::filesystem::path& raw, const std::filesystem::path& destination,
-                                      const VmwareStreamOptions& options = {});
+VmwareStreamStats write_vmware_stream(const std::filesystem::path& raw, const std::filesystem::path& destination);
 
 }  // namespace dstest

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -75,15 +76,22 @@ std::string utf16_to_utf8(std::span<const std::byte> bytes, Endian order)
     return out;
 }
 
+/// The same 16 bytes with the first three fields byte-swapped: network byte order to the way
+/// Windows stores a GUID (Data1 of 4 bytes, Data2 and Data3 of 2 bytes little-endian; Data4 a
+/// byte array), and back.
+std::array<std::byte, 16> swap_first_fields(std::span<const std::byte, 16> bytes)
+{
+    std::array<std::byte, 16> out{};
+    std::reverse_copy(bytes.begin(), bytes.begin() + 4, out.begin());
+    std::reverse_copy(bytes.begin() + 4, bytes.begin() + 6, out.begin() + 4);
+    std::reverse_copy(bytes.begin() + 6, bytes.begin() + 8, out.begin() + 6);
+    std::copy(bytes.begin() + 8, bytes.end(), out.begin() + 8);
+    return out;
+}
+
 std::string format_windows_guid(std::span<const std::byte, 16> bytes)
 {
-    // Data1 (4 bytes), Data2 and Data3 (2 bytes each) are little-endian; Data4 is a byte array.
-    std::array<std::byte, 16> display{};
-    std::reverse_copy(bytes.begin(), bytes.begin() + 4, display.begin());
-    std::reverse_copy(bytes.begin() + 4, bytes.begin() + 6, display.begin() + 4);
-    std::reverse_copy(bytes.begin() + 6, bytes.begin() + 8, display.begin() + 6);
-    std::copy(bytes.begin() + 8, bytes.end(), display.begin() + 8);
-    return format_guid_bytes(display);
+    return format_guid_bytes(swap_first_fields(bytes));
 }
 
 std::string format_uuid(std::span<const std::byte, 16> bytes)
@@ -91,6 +99,19 @@ std::string format_uuid(std::span<const std::byte, 16> bytes)
     std::array<std::byte, 16> display{};
     std::copy(bytes.begin(), bytes.end(), display.begin());
     return format_guid_bytes(display);
+}
+
+std::array<std::byte, 16> random_uuid(Endian first_fields)
+{
+    std::random_device random;
+    std::array<std::byte, 16> id{};
+    for (std::size_t i = 0; i < id.size(); i += 4) {
+        store_be(id.data() + i, static_cast<std::uint32_t>(random()));
+    }
+    // RFC 4122 §4.4: version 4 (random) in the high nibble of byte 6, variant 10 in byte 8.
+    id[6] = (id[6] & std::byte{0x0F}) | std::byte{0x40};
+    id[8] = (id[8] & std::byte{0x3F}) | std::byte{0x80};
+    return first_fields == Endian::big ? id : swap_first_fields(id);
 }
 
 }  // namespace diskshift

@@ -1,6 +1,7 @@
 // Internal: text found inside image structures (UTF-16 names, GUIDs).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -19,5 +20,10 @@ std::string format_windows_guid(std::span<const std::byte, 16> bytes);
 
 /// A 16-byte UUID stored in network byte order (RFC 4122, as in the VHD footer), same formatting.
 std::string format_uuid(std::span<const std::byte, 16> bytes);
+
+/// A fresh random (version 4) UUID, stored in network byte order (Endian::big, as in the VHD
+/// footer) or as Windows stores a GUID (Endian::little: first three fields little-endian, as in
+/// VHDX).
+std::array<std::byte, 16> random_uuid(Endian first_fields);
 
 }  // namespace diskshift

@@ -170,4 +170,12 @@ void require_inside_file(const ByteSource& file, std::uint64_t offset, std::uint
     }
 }
 
+void require_inside_disk(const ByteSink& sink, std::uint64_t disk_size, std::uint64_t offset, std::uint64_t length)
+{
+    if (offset > disk_size || length > disk_size - offset) {
+        fail(Errc::invalid_argument, "{}: {} bytes at offset {:#x} lie past the end of the {}-byte disk", sink.name(),
+             length, offset, disk_size);
+    }
+}
+
 }  // namespace diskshift

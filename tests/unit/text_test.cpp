@@ -55,6 +55,21 @@ TEST_CASE("GUIDs: Windows mixed-endian layout and RFC 4122 byte order")
     CHECK(format_uuid(guid) == "33221100-5544-7766-8899-aabbccddeeff");
 }
 
+TEST_CASE("random_uuid: version 4 and the RFC 4122 variant, in either stored layout, fresh each time")
+{
+    const std::array<std::byte, 16> network = random_uuid(Endian::big);
+    const std::array<std::byte, 16> windows = random_uuid(Endian::little);
+    // As text, both read xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx.
+    for (const std::string& text : {format_uuid(network), format_windows_guid(windows)}) {
+        INFO(text);
+        CHECK(text[14] == '4');
+        CHECK(std::string("89ab").find(text[19]) != std::string::npos);
+    }
+    CHECK((network[6] & std::byte{0xF0}) == std::byte{0x40});
+    CHECK((windows[7] & std::byte{0xF0}) == std::byte{0x40});
+    CHECK(random_uuid(Endian::big) != network);
+}
+
 TEST_CASE("is_all_zero: finds one non-zero byte anywhere in a long buffer")
 {
     std::vector<std::byte> buf(10000);

@@ -39,6 +39,8 @@ int main(int argc, char** argv)
     app.add_flag("--force-progress", force_progress, "Show progress on stderr even when it is not a terminal");
     app.add_option("--threads", convert.threads, "Worker threads (default: one per core)")
         ->check(CLI::Range(1, 1024));
+    bool sync = false;
+    app.add_flag("--sync", sync, "Flush DST to disk before it appears, so it survives a power cut (slower)");
     app.add_flag("--json", json, "Print a JSON summary of the conversion on stdout");
     app.add_option("SRC", source, "The image to read")->required();
     app.add_option("DST", destination, "The image to write")->required();
@@ -47,6 +49,7 @@ int main(int argc, char** argv)
         for (const std::string& text : output_options) {
             convert.options.parse(text);
         }
+        convert.durability = sync ? diskshift::Durability::synced : diskshift::Durability::page_cache;
         convert.progress = diskshift::cli::progress_callback(progress || force_progress, force_progress);
         const auto started = std::chrono::steady_clock::now();
         const auto image = diskshift::open_image(source, open);

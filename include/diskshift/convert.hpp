@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <diskshift/image.hpp>
+#include <diskshift/io.hpp>
 #include <diskshift/writer.hpp>
 
 namespace diskshift {
@@ -14,6 +15,9 @@ struct ConvertOptions {
     OptionMap options;           ///< the output format's options (-o)
     unsigned threads = 0;        ///< worker threads; 0 means one per core
     ProgressFn progress;         ///< called as bytes of the virtual disk are done
+    /// Whether DST must survive a power cut once convert() returns (fsync), or may be left to the
+    /// kernel's write-back like qemu-img's and cp's output. DST appears complete either way.
+    Durability durability = Durability::page_cache;
 };
 
 struct ConvertStats {

@@ -1,6 +1,7 @@
 // diskshift — bytes: sources to read from and sinks to write to.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -102,29 +103,40 @@ public:
     virtual const std::string& name() const = 0;
     /// Writes all of `data` at `offset`, growing the sink as needed.
     virtual void write_at(std::span<const std::byte> data, std::uint64_t offset) = 0;
+    /// True when write_at() may be called from several threads at once for disjoint ranges.
+    virtual bool concurrent_writes() const noexcept { return false; }
     /// Makes [offset, offset + length) read as zeros, punching a hole where the file system
     /// allows; grows the sink as needed.
     virtual void write_zeroes(std::uint64_t offset, std::uint64_t length) = 0;
     /// Sets the size, cutting or extending with zeros (a hole).
     virtual void resize(std::uint64_t size) = 0;
     virtual std::uint64_t size() const = 0;
-    /// Makes everything written durable and visible under the sink's final name.
+    /// Makes everything written visible under the sink's final name (and durable, where the sink
+    /// was asked to be).
     virtual void commit() = 0;
 };
 
+/// What FileSink::commit() does beyond the rename that makes the file appear complete.
+enum class Durability {
+    page_cache,  ///< the kernel writes the data back in its own time, as qemu-img and cp leave it
+    synced,      ///< fsync the file before the rename and its folder after: it survives a power cut
+};
+
 /// Writes a file atomically. The bytes go to a temporary file in the destination's folder, named
-/// ".<name>.diskshift-<pid>-<n>.tmp"; commit() fsyncs it, renames it over the destination and fsyncs
-/// the folder. A sink destroyed without commit() removes its temporary file, and a new sink removes
-/// the temporary files that runs killed earlier left for the same destination.
+/// ".<name>.diskshift-<pid>-<n>.tmp"; commit() renames it over the destination, after and before
+/// the fsyncs that `durability` asks for. Readers therefore see no file or the complete one,
+/// never a part. A sink destroyed without commit() removes its temporary file, and a new sink
+/// removes the temporary files that runs killed earlier left for the same destination.
 class FileSink final : public ByteSink {
 public:
-    explicit FileSink(const std::filesystem::path& destination);
+    explicit FileSink(const std::filesystem::path& destination, Durability durability = Durability::page_cache);
     ~FileSink() override;
     FileSink(const FileSink&) = delete;
     FileSink& operator=(const FileSink&) = delete;
 
     const std::string& name() const override { return name_; }
     void write_at(std::span<const std::byte> data, std::uint64_t offset) override;
+    bool concurrent_writes() const noexcept override { return true; }
     void write_zeroes(std::uint64_t offset, std::uint64_t length) override;
     void resize(std::uint64_t size) override;
     std::uint64_t size() const override { return size_; }
@@ -137,10 +149,11 @@ private:
     void write_zero_bytes(std::uint64_t offset, std::uint64_t length);
 
     std::filesystem::path destination_;
+    Durability durability_;
     std::filesystem::path temporary_;
     std::string name_;
     int fd_ = -1;
-    std::uint64_t size_ = 0;
+    std::atomic<std::uint64_t> size_ = 0;  ///< atomic: write_at() runs on several threads
 };
 
 /// A sink in memory (tests, fuzzing). commit() only marks it committed.

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +46,22 @@ struct CreateRequest {
     const ImageInfo* source = nullptr;  ///< the image being converted, when there is one
 };
 
+/// Chunks handed to a ChunkEncoder start at multiples of this on the virtual disk and are this long
+/// (the last one may be shorter, ending at the disk's end).
+inline constexpr std::uint64_t encoder_chunk_bytes = std::uint64_t{1} << 20;
+
+/// The part of a writer's work that can run on worker threads, one chunk at a time (compressing
+/// grains, for example). convert() keeps one encoder per chunk buffer and reuses it for later
+/// chunks, so an encoder's buffers are allocated once.
+class ChunkEncoder {
+public:
+    virtual ~ChunkEncoder() = default;
+    /// Called on a worker thread, concurrently with other encoders. `data` holds the disk's bytes
+    /// from `offset` (a multiple of encoder_chunk_bytes), zeros included; at least one of its
+    /// 4 KiB blocks is not all zeros.
+    virtual void encode(std::uint64_t offset, std::span<const std::byte> data) = 0;
+};
+
 /// Receives a disk's contents and lays them out in one format. convert() calls write() for data,
 /// write_zeroes() only where a range must read as zeros over something already written, and
 /// finish() once at the end; then the caller commits the sink. Never-written ranges read as zeros.
@@ -54,8 +71,17 @@ public:
 
     /// True when write() must be called in ascending, non-overlapping order (stream formats).
     virtual bool sequential() const noexcept { return false; }
+    /// True when write() may be called from several threads at once, for disjoint ranges, in any
+    /// order: convert() then writes each chunk from the worker that read it (raw, fixed layouts).
+    virtual bool concurrent_writes() const noexcept { return false; }
     virtual void write(std::uint64_t offset, std::span<const std::byte> data) = 0;
     virtual void write_zeroes(std::uint64_t offset, std::uint64_t length) = 0;
+    /// A writer that encodes on worker threads returns an encoder for each chunk buffer; convert()
+    /// then calls write_encoded() in ascending order instead of write(). Null (the default) means
+    /// write() receives the data.
+    virtual std::unique_ptr<ChunkEncoder> make_encoder() { return nullptr; }
+    /// Stores what `encoder` made of its last chunk; called in ascending chunk order.
+    virtual void write_encoded(const ChunkEncoder& encoder);
     /// Writes the remaining metadata. Nothing may be written afterwards.
     virtual void finish() = 0;
 };

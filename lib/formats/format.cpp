@@ -33,6 +33,11 @@ std::unique_ptr<Writer> Format::create(ByteSink& sink, CreateRequest) const
     fail(Errc::unsupported, "{}: diskshift cannot write the {} format", sink.name(), name());
 }
 
+void Writer::write_encoded(const ChunkEncoder&)
+{
+    fail(Errc::invalid_argument, "write_encoded() called on a writer that has no chunk encoder");
+}
+
 std::shared_ptr<const ByteSource> OpenContext::open_related(const std::string& name) const
 {
     if (resolver) {

@@ -83,7 +83,8 @@ void fsync_folder(const std::filesystem::path& folder)
 
 }  // namespace
 
-FileSink::FileSink(const std::filesystem::path& destination) : destination_(destination), name_(destination.string())
+FileSink::FileSink(const std::filesystem::path& destination, Durability durability)
+    : destination_(destination), durability_(durability), name_(destination.string())
 {
     check_destination(destination_);
     remove_stale_temporaries(destination_);
@@ -120,15 +121,18 @@ void FileSink::write_at(std::span<const std::byte> data, std::uint64_t offset)
         }
         done += static_cast<std::size_t>(n);
     }
-    size_ = std::max(size_, offset + data.size());
+    const std::uint64_t end = offset + data.size();
+    std::uint64_t known = size_.load();
+    while (known < end && !size_.compare_exchange_weak(known, end)) {
+    }
 }
 
 void FileSink::write_zeroes(std::uint64_t offset, std::uint64_t length)
 {
     const std::uint64_t end = offset + length;
     // Past the old end, growing the file is enough: the new range is a hole.
-    const std::uint64_t written_end = std::min(end, size_);
-    if (end > size_) {
+    const std::uint64_t written_end = std::min(end, size_.load());
+    if (end > written_end) {
         resize(end);
     }
     if (offset >= written_end) {
@@ -164,7 +168,8 @@ void FileSink::resize(std::uint64_t size)
 
 void FileSink::commit()
 {
-    if (::fsync(fd_) != 0) {
+    const bool synced = durability_ == Durability::synced;
+    if (synced && ::fsync(fd_) != 0) {
         fail_errno(errno, "{}: cannot flush the data to disk", name_);
     }
     if (::close(fd_) != 0) {
@@ -176,7 +181,9 @@ void FileSink::commit()
         fail_errno(errno, "{}: cannot rename {} into place", name_, temporary_.string());
     }
     temporary_.clear();
-    fsync_folder(destination_.parent_path());
+    if (synced) {
+        fsync_folder(destination_.parent_path());
+    }
 }
 
 }  // namespace diskshift

@@ -1,5 +1,6 @@
-// convert(): walks the source's extents, skips zero and unallocated ranges, reads data in chunks on
-// the worker pool, drops all-zero blocks, and hands the rest to the writer in ascending order.
+// convert(): walks the source's extents, skips zero and unallocated ranges, reads data in 1 MiB
+// chunks on the worker pool, drops all-zero blocks, runs the writer's encoder (compression) there
+// too, and hands the results to the writer in ascending order.
 #include <diskshift/convert.hpp>
 
 #include <algorithm>
@@ -18,9 +19,9 @@
 namespace diskshift {
 namespace {
 
-/// Data is read in chunks of this size, aligned to it on the virtual disk (1 MiB: big sequential
-/// reads, and little memory per worker).
-constexpr std::uint64_t chunk_bytes = 1 << 20;
+/// Data is read in chunks of this size, aligned to it on the virtual disk: big sequential reads,
+/// little memory per worker, and whole chunks for writers that encode (compress) on the workers.
+constexpr std::uint64_t chunk_bytes = encoder_chunk_bytes;
 /// Chunks in flight per worker: enough to keep every worker busy while the writer catches up.
 constexpr unsigned chunks_per_worker = 3;
 
@@ -29,45 +30,96 @@ static_assert(chunk_bytes % zero_detect_block == 0);
 struct Run {
     std::uint64_t offset;  ///< on the virtual disk
     std::uint64_t length;
+    std::uint64_t end() const noexcept { return offset + length; }
 };
 
-/// A chunk's buffer and what was found in it. Slots are reused round-robin: nothing is allocated
-/// per chunk once every slot has been used once.
+/// Appends [offset, offset + length) to ascending `runs`, merging it with the last run it touches.
+void append_run(std::vector<Run>& runs, std::uint64_t offset, std::uint64_t length)
+{
+    if (!runs.empty() && runs.back().end() == offset) {
+        runs.back().length += length;
+    } else {
+        runs.push_back({offset, length});
+    }
+}
+
+/// One chunk of the disk: its buffer, the source's data ranges in it, and what was found there.
+/// Slots are reused round-robin: nothing is allocated per chunk once every slot has been used once.
 struct Slot {
     std::vector<std::byte> buffer;
-    std::vector<Run> runs;  ///< the non-zero parts, ascending
-    std::uint64_t offset = 0;
+    std::vector<Run> reads;  ///< the source's data ranges in the chunk, ascending
+    std::vector<Run> runs;   ///< their non-zero parts, ascending
+    std::unique_ptr<ChunkEncoder> encoder;  ///< null when the writer takes data through write()
+    std::uint64_t offset = 0;               ///< a multiple of chunk_bytes
     std::uint64_t length = 0;
 };
 
-/// Reads a chunk and records its non-zero runs, at zero_detect_block granularity on the disk.
-void scan_chunk(const Image& source, Slot& slot)
+/// Records the non-zero parts of `read`, at zero_detect_block granularity on the disk.
+void find_non_zero_runs(Slot& slot, const Run& read)
+{
+    std::uint64_t at = read.offset;
+    while (at < read.end()) {
+        const std::uint64_t block_end = std::min(read.end(), (at / zero_detect_block + 1) * zero_detect_block);
+        if (!is_all_zero(std::span(slot.buffer).subspan(at - slot.offset, block_end - at))) {
+            append_run(slot.runs, at, block_end - at);
+        }
+        at = block_end;
+    }
+}
+
+/// Hands a chunk's non-zero runs to the writer.
+void write_runs(Writer& writer, const Slot& slot)
+{
+    for (const Run& run : slot.runs) {
+        writer.write(run.offset, std::span(slot.buffer).subspan(run.offset - slot.offset, run.length));
+    }
+}
+
+/// The bytes of a chunk's non-zero runs.
+std::uint64_t run_bytes(const Slot& slot)
+{
+    std::uint64_t data = 0;
+    for (const Run& run : slot.runs) {
+        data += run.length;
+    }
+    return data;
+}
+
+/// Reads a chunk's data ranges and finds their non-zero runs. For a writer that encodes, the rest
+/// of the chunk is zero-filled and the encoder runs here, on the worker.
+void fill_chunk(const Image& source, Slot& slot)
 {
     slot.buffer.resize(chunk_bytes);
     slot.runs.clear();
-    source.read(std::span(slot.buffer).first(slot.length), slot.offset);
-    const std::uint64_t end = slot.offset + slot.length;
-    std::uint64_t at = slot.offset;
-    while (at < end) {
-        const std::uint64_t block_end = std::min(end, (at / zero_detect_block + 1) * zero_detect_block);
-        const bool zero = is_all_zero(std::span(slot.buffer).subspan(at - slot.offset, block_end - at));
-        if (!zero) {
-            if (!slot.runs.empty() && slot.runs.back().offset + slot.runs.back().length == at) {
-                slot.runs.back().length += block_end - at;
-            } else {
-                slot.runs.push_back({at, block_end - at});
-            }
+    const std::span<std::byte> chunk = std::span(slot.buffer).first(slot.length);
+    std::uint64_t filled = slot.offset;
+    for (const Run& read : slot.reads) {
+        if (slot.encoder) {
+            std::ranges::fill(chunk.subspan(filled - slot.offset, read.offset - filled), std::byte{0});
         }
-        at = block_end;
+        source.read(chunk.subspan(read.offset - slot.offset, read.length), read.offset);
+        find_non_zero_runs(slot, read);
+        filled = read.end();
+    }
+    if (slot.encoder && !slot.runs.empty()) {
+        std::ranges::fill(chunk.subspan(filled - slot.offset), std::byte{0});
+        slot.encoder->encode(slot.offset, chunk);
     }
 }
 
 class Converter {
 public:
     Converter(const Image& source, Writer& writer, const ConvertOptions& options)
-        : source_(source), writer_(writer), progress_(options.progress), pool_(options.threads)
+        : source_(source),
+          writer_(writer),
+          progress_(options.progress),
+          pool_(options.threads)
     {
         slots_.resize(pool_.size() * chunks_per_worker);
+        for (Slot& slot : slots_) {
+            slot.encoder = writer_.make_encoder();
+        }
+        writes_on_workers_ = writer.concurrent_writes() && !writer.sequential() && !slots_.front().encoder;
         stats_.virtual_size = source.size();
     }
 
@@ -78,12 +130,13 @@ public:
             source_,
             [this](const Extent& e) {
                 if (e.kind == ExtentKind::data) {
-                    queue_data(e);
+                    add_data(e);
                 } else {
-                    queue_skip(e.length);
+                    add_zero(e);
                 }
             },
             [](std::uint64_t) {});
+        submit_pending();
         while (!steps_.empty()) {
             retire_oldest();
         }
@@ -92,65 +145,110 @@ public:
     }
 
 private:
-    /// A chunk being read on the pool, or a zero range that counts as done once every chunk before
-    /// it is written.
+    /// A chunk being filled on the pool, or a zero range; everything before `end` on the disk is
+    /// done once the step and those before it are retired.
     struct Step {
-        Slot* slot = nullptr;  ///< null for a skipped range
-        std::future<void> scanned;
-        std::uint64_t skip_length = 0;
+        Slot* slot = nullptr;  ///< null for a zero range
+        std::future<void> filled;
+        std::uint64_t end = 0;
     };
 
-    void queue_data(const Extent& e)
+    void add_data(const Extent& e)
     {
         for (std::uint64_t at = e.offset; at < e.end();) {
-            const std::uint64_t chunk_end = std::min(e.end(), (at / chunk_bytes + 1) * chunk_bytes);
-            // Slots are used round-robin and retired in order, so the next slot is free once
-            // fewer than all of them are in flight.
-            while (chunks_in_flight_ == slots_.size()) {
-                retire_oldest();
+            const std::uint64_t chunk = at / chunk_bytes * chunk_bytes;
+            if (pending_ != nullptr && pending_->offset != chunk) {
+                submit_pending();
             }
-            Slot& slot = slots_[next_slot_++ % slots_.size()];
-            slot.offset = at;
-            slot.length = chunk_end - at;
-            steps_.push_back({&slot, pool_.submit([this, &slot] { scan_chunk(source_, slot); }), 0});
-            ++chunks_in_flight_;
-            at = chunk_end;
+            if (pending_ == nullptr) {
+                pending_ = &claim_slot(chunk);
+            }
+            const std::uint64_t chunk_end = chunk + pending_->length;
+            const std::uint64_t end = std::min(e.end(), chunk_end);
+            append_run(pending_->reads, at, end - at);
+            at = end;
+            if (end == chunk_end) {
+                submit_pending();
+            }
         }
     }
 
-    void queue_skip(std::uint64_t length)
+    void add_zero(const Extent& e)
     {
-        if (steps_.empty()) {
-            account(0, length);
-        } else {
-            steps_.push_back({nullptr, {}, length});
+        if (pending_ != nullptr && e.end() <= pending_->offset + pending_->length) {
+            return;  // inside the chunk being gathered, which accounts for it
         }
+        submit_pending();
+        if (steps_.empty()) {
+            account(e.end(), 0);
+        } else {
+            steps_.push_back({nullptr, {}, e.end()});
+        }
+    }
+
+    /// The next slot, once it is free. Slots are claimed round-robin and retired in order, so it
+    /// is free once fewer than all of them are in flight.
+    Slot& claim_slot(std::uint64_t chunk)
+    {
+        while (chunks_in_flight_ == slots_.size()) {
+            retire_oldest();
+        }
+        Slot& slot = slots_[next_slot_++ % slots_.size()];
+        ++chunks_in_flight_;
+        slot.offset = chunk;
+        slot.length = std::min(chunk_bytes, source_.size() - chunk);
+        slot.reads.clear();
+        return slot;
+    }
+
+    void submit_pending()
+    {
+        if (pending_ == nullptr) {
+            return;
+        }
+        Slot* slot = pending_;
+        pending_ = nullptr;
+        steps_.push_back({slot, pool_.submit([this, slot] {
+                              fill_chunk(source_, *slot);
+                              if (writes_on_workers_) {
+                                  write_runs(writer_, *slot);
+                              }
+                          }),
+                          slot->offset + slot->length});
     }
 
     void retire_oldest()
     {
         Step step = std::move(steps_.front());
         steps_.pop_front();
-        if (step.slot == nullptr) {
-            account(0, step.skip_length);
-            return;
-        }
-        --chunks_in_flight_;
-        step.scanned.get();
-        const Slot& slot = *step.slot;
         std::uint64_t written = 0;
-        for (const Run& run : slot.runs) {
-            writer_.write(run.offset, std::span(slot.buffer).subspan(run.offset - slot.offset, run.length));
-            written += run.length;
+        if (step.slot != nullptr) {
+            --chunks_in_flight_;
+            step.filled.get();
+            written = write_chunk(*step.slot);
         }
-        account(written, slot.length - written);
+        account(step.end, written);
     }
 
-    void account(std::uint64_t data, std::uint64_t zero)
+    /// Hands a filled chunk to the writer, unless its worker has written it; returns its data bytes.
+    std::uint64_t write_chunk(const Slot& slot)
+    {
+        if (slot.encoder) {
+            if (!slot.runs.empty()) {
+                writer_.write_encoded(*slot.encoder);
+            }
+        } else if (!writes_on_workers_) {
+            write_runs(writer_, slot);
+        }
+        return run_bytes(slot);
+    }
+
+    /// Everything before `end` is done, `data` bytes of it handed to the writer as data.
+    void account(std::uint64_t end, std::uint64_t data)
     {
         stats_.data_bytes += data;
-        stats_.zero_bytes += zero;
-        done_ += data + zero;
+        stats_.zero_bytes += end - done_ - data;
+        done_ = end;
         report_progress();
     }
 
@@ -165,6 +263,7 @@ private:
     const Image& source_;
     Writer& writer_;
     const ProgressFn& progress_;
+    bool writes_on_workers_ = false;  ///< the writer takes write() calls from the workers
     ConvertStats stats_;
     std::uint64_t done_ = 0;
     // Declared before the pool: members are destroyed in reverse order, so the pool joins its
@@ -173,6 +272,7 @@ private:
     WorkerPool pool_;
     std::size_t next_slot_ = 0;
     std::size_t chunks_in_flight_ = 0;
+    Slot* pending_ = nullptr;  ///< the chunk whose data ranges are being gathered
     std::deque<Step> steps_;
 };
 
@@ -199,7 +299,7 @@ ConvertStats convert(const Image& source, const std::filesystem::path& destinati
     if (!format.can_write()) {
         fail(Errc::unsupported, "{}: diskshift cannot write the {} format", destination.string(), format.name());
     }
-    FileSink sink(destination);
+    FileSink sink(destination, options.durability);
     CreateRequest request{source.size(), options.options, &source.info()};
     const std::unique_ptr<Writer> writer = format.create(sink, std::move(request));
     const ConvertStats stats = convert(source, *writer, options);

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -122,6 +125,66 @@ std::string write_order_problem(const std::vector<ByteRange>& writes)
     return "";
 }
 
+/// A writer that encodes: each encoder copies its chunk and notes the thread it ran on; the
+/// writer records the chunks in the order write_encoded() receives them.
+class EncodingWriter final : public diskshift::Writer {
+public:
+    struct Chunk {
+        std::uint64_t offset = 0;
+        std::vector<std::byte> bytes;
+        std::thread::id thread;
+    };
+
+    std::unique_ptr<diskshift::ChunkEncoder> make_encoder() override { return std::make_unique<CopyingEncoder>(); }
+    void write_encoded(const diskshift::ChunkEncoder& encoder) override
+    {
+        chunks_.push_back(static_cast<const CopyingEncoder&>(encoder).chunk);
+    }
+    void write(std::uint64_t, std::span<const std::byte>) override { FAIL("write() called on an encoding writer"); }
+    void write_zeroes(std::uint64_t, std::uint64_t) override { FAIL("write_zeroes() called"); }
+    void finish() override {}
+
+    const std::vector<Chunk>& chunks() const noexcept { return chunks_; }
+
+private:
+    struct CopyingEncoder final : diskshift::ChunkEncoder {
+        void encode(std::uint64_t offset, std::span<const std::byte> data) override
+        {
+            chunk.offset = offset;
+            chunk.bytes.assign(data.begin(), data.end());
+            chunk.thread = std::this_thread::get_id();
+        }
+        Chunk chunk;
+    };
+
+    std::vector<Chunk> chunks_;
+};
+
+/// A writer that takes write() calls from any thread, records which threads made them, and keeps
+/// the bytes.
+class ConcurrentWriter final : public diskshift::Writer {
+public:
+    explicit ConcurrentWriter(std::uint64_t size) : bytes_(size) {}
+
+    bool concurrent_writes() const noexcept override { return true; }
+    void write(std::uint64_t offset, std::span<const std::byte> data) override
+    {
+        const std::scoped_lock lock(mutex_);
+        threads_.insert(std::this_thread::get_id());
+        std::copy(data.begin(), data.end(), bytes_.begin() + static_cast<std::ptrdiff_t>(offset));
+    }
+    void write_zeroes(std::uint64_t, std::uint64_t) override {}
+    void finish() override {}
+
+    const std::vector<std::byte>& bytes() const noexcept { return bytes_; }
+    const std::set<std::thread::id>& threads() const noexcept { return threads_; }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::byte> bytes_;
+    std::set<std::thread::id> threads_;
+};
+
 struct RawToMemory {
     diskshift::MemorySink sink{"out.raw"};
     diskshift::ConvertStats stats;
@@ -222,6 +285,51 @@ TEST_CASE("convert: all-zero 4 KiB blocks inside data extents are not written")
     CHECK(stats.data_bytes == non_zero);
     CHECK(stats.zero_bytes == disk.size() - non_zero);
     CHECK(stats.virtual_size == disk.size());
+}
+
+TEST_CASE("convert: a writer's encoder gets every chunk holding data, whole and zero-filled, on a worker, in order")
+{
+    // A file with holes: chunk 0 all data, chunk 1 a hole, chunk 2 allocated but all zeros, data
+    // crossing from chunk 3 into 4 and again after a hole in chunk 4, and unaligned data at the
+    // end. With one thread there are three buffers, so chunk 4 reuses chunk 0's: its hole must not
+    // show chunk 0's bytes.
+    const TempDir dir;
+    const std::uint64_t size = 5 * MiB + 64 * KiB + 3000;
+    const SparseLayout layout{size, {{0, MiB}, {2 * MiB, MiB}, {4 * MiB - 4 * KiB, 8 * KiB},
+                                     {4 * MiB + 512 * KiB, 4 * KiB}, {5 * MiB + 64 * KiB, 3000}}};
+    write_sparse_file(dir / "in.img", layout, seed);
+    {
+        const Fd fd = open_file(dir / "in.img", O_WRONLY);
+        write_at(fd.get(), std::vector<std::byte>(MiB), 2 * MiB);
+    }
+    const auto image = open_raw_file(dir / "in.img");
+    const std::vector<std::byte> disk = read_whole_file(dir / "in.img");
+
+    EncodingWriter writer;
+    const diskshift::ConvertStats stats = diskshift::convert(*image, writer, with_threads(1));
+
+    std::vector<std::uint64_t> offsets;
+    for (const EncodingWriter::Chunk& chunk : writer.chunks()) {
+        offsets.push_back(chunk.offset);
+        const std::uint64_t length = std::min<std::uint64_t>(MiB, size - chunk.offset);
+        REQUIRE(chunk.bytes.size() == length);
+        CHECK(std::equal(chunk.bytes.begin(), chunk.bytes.end(), disk.begin() + static_cast<std::ptrdiff_t>(chunk.offset)));
+        CHECK(chunk.thread != std::this_thread::get_id());
+    }
+    CHECK(offsets == std::vector<std::uint64_t>{0, 3 * MiB, 4 * MiB, 5 * MiB});
+    CHECK(stats.data_bytes == MiB + 8 * KiB + 4 * KiB + 3000);
+    CHECK(stats.data_bytes + stats.zero_bytes == size);
+}
+
+TEST_CASE("convert: a writer that takes concurrent writes gets them from the workers, not the caller")
+{
+    const std::vector<std::byte> disk = planned_disk(std::string(3 * 256, 'D') + "00p0e", 3 * MiB + 5 * block - 7);
+    const auto image = open_raw_bytes(disk);
+    ConcurrentWriter writer(disk.size());
+    diskshift::convert(*image, writer, with_threads(2));
+    CHECK(writer.bytes() == disk);
+    CHECK_FALSE(writer.threads().empty());
+    CHECK(writer.threads().count(std::this_thread::get_id()) == 0);
 }
 
 TEST_CASE("convert: a long run of data is written in whole chunks")

@@ -35,13 +35,16 @@ std::string temporary_leaf(const std::string& destination, pid_t pid)
 
 TEST_SUITE("file sink") {
 
-TEST_CASE("FileSink: writes go to a temporary file in the same folder until commit")
+TEST_CASE("FileSink: writes go to a temporary file in the same folder until commit, synced or not")
 {
+    diskshift::Durability durability = diskshift::Durability::page_cache;
+    SUBCASE("left to the page cache") {}
+    SUBCASE("synced") { durability = diskshift::Durability::synced; }
     const TempDir dir;
     const auto destination = dir / "out.img";
     const std::vector<std::byte> content = random_bytes(3 * 4096 + 100, seed);
 
-    FileSink sink(destination);
+    FileSink sink(destination, durability);
     CHECK(sink.name() == destination.string());
     sink.write_at(std::span(content).subspan(4096), 4096);
     sink.write_at(std::span(content).first(4096), 0);

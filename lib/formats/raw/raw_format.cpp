@@ -30,6 +30,7 @@ class RawWriter final : public Writer {
 public:
     RawWriter(ByteSink& sink, std::uint64_t size) : sink_(sink), size_(size) {}
 
+    bool concurrent_writes() const noexcept override { return sink_.concurrent_writes(); }
     void write(std::uint64_t offset, std::span<const std::byte> data) override { sink_.write_at(data, offset); }
     void write_zeroes(std::uint64_t offset, std::uint64_t length) override { sink_.write_zeroes(offset, length); }
     void finish() override { sink_.resize(size_); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <random>
 
 #include "core/fail.hpp"
 
@@ -24,12 +25,6 @@ std::string_view trim(std::string_view s) noexcept
 char ascii_lower(char c) noexcept
 {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept
-{
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) noexcept
@@ -208,6 +203,12 @@ private:
 
 }  // namespace
 
+bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept
+{
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
 std::string Descriptor::ddb_value(std::string_view key) const
 {
     for (const auto& [name, value] : ddb) {
@@ -262,6 +263,47 @@ std::string_view to_string(ExtentType type) noexcept
 std::string format_cid(std::uint32_t cid)
 {
     return fmt::format("{:08x}", cid);
+}
+
+std::string format_descriptor(const NewDescriptor& d)
+{
+    // The layout of the technote's examples.
+    return fmt::format("# Disk DescriptorFile\n"
+                       "version=1\n"
+                       "CID={0}\n"
+                       "parentCID={1}\n"
+                       "createType=\"{2}\"\n"
+                       "\n"
+                       "# Extent description\n"
+                       "RW {3} SPARSE \"{4}\"\n"
+                       "\n"
+                       "# The Disk Data Base\n"
+                       "#DDB\n"
+                       "\n"
+                       "ddb.adapterType = \"{5}\"\n"
+                       "ddb.geometry.cylinders = \"{6}\"\n"
+                       "ddb.geometry.heads = \"{7}\"\n"
+                       "ddb.geometry.sectors = \"{8}\"\n"
+                       "ddb.longContentID = \"{9}\"\n"
+                       "ddb.virtualHWVersion = \"{10}\"\n"
+                       "ddb.toolsVersion = \"{11}\"\n",
+                       format_cid(d.id.cid), format_cid(no_parent_cid), d.create_type, d.sectors, d.file,
+                       d.adapter_type, d.cylinders, d.heads, d.sectors_per_track, d.id.long_content_id,
+                       d.hardware_version, d.tools_version);
+}
+
+DiskIdentity fresh_identity()
+{
+    // Technote, "Content ID": ffffffff means "no parent"; fffffffe is also kept out of the way.
+    constexpr std::uint32_t reserved_cids = 0xfffffffeU;
+    std::random_device entropy;
+    DiskIdentity id;
+    do {
+        id.cid = static_cast<std::uint32_t>(entropy());
+    } while (id.cid >= reserved_cids);
+    // ddb.longContentID: 32 hexadecimal digits whose last 8 are the CID.
+    id.long_content_id = fmt::format("{:08x}{:08x}{:08x}{}", entropy(), entropy(), entropy(), format_cid(id.cid));
+    return id;
 }
 
 }  // namespace diskshift::formats::vmdk

@@ -65,6 +65,36 @@ bool looks_like_descriptor(std::string_view head) noexcept;
 std::string_view to_string(ExtentAccess access) noexcept;
 std::string_view to_string(ExtentType type) noexcept;
 
+/// A new disk's content IDs: the CID and ddb.longContentID (32 hexadecimal digits ending in it).
+struct DiskIdentity {
+    std::uint32_t cid = 0;
+    std::string long_content_id;
+};
+
+/// A fresh random identity; the CID is never ffffffff (no parent) nor fffffffe.
+DiskIdentity fresh_identity();
+
+/// What a writer puts in the descriptor embedded in a new hosted sparse file.
+struct NewDescriptor {
+    DiskIdentity id;
+    std::string create_type;  ///< "streamOptimized" or "monolithicSparse"
+    std::uint64_t sectors = 0;
+    std::string file;  ///< the extent's file name: the file itself
+    std::string adapter_type;
+    std::uint64_t cylinders = 0;
+    std::uint32_t heads = 0;
+    std::uint32_t sectors_per_track = 0;
+    std::string hardware_version;
+    std::string tools_version;
+};
+
+/// The descriptor text: header settings, one `RW <sectors> SPARSE "<file>"` extent line and the
+/// disk database (adapter type, geometry, long content ID, hardware and tools versions).
+std::string format_descriptor(const NewDescriptor& d);
+
+/// Compares descriptor words as the technote says they compare: without regard to ASCII case.
+bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept;
+
 /// A CID as VMDK writes it: 8 lower-case hexadecimal digits.
 std::string format_cid(std::uint32_t cid);
 

@@ -10,41 +10,24 @@
 #include "core/endian.hpp"
 #include "core/fail.hpp"
 #include "core/file_range.hpp"
+#include "core/rounding.hpp"
 #include "formats/vmdk/descriptor.hpp"
+#include "formats/vmdk/sparse_layout.hpp"
 
 namespace diskshift::formats::vmdk {
 namespace {
 
-// Technote, "Hosted Sparse Extent Header": the magic is 'VMDK' stored little-endian ("KDMV").
-constexpr std::uint32_t sparse_magic = 0x564d444b;
-constexpr std::uint64_t gd_at_end = 0xffffffffffffffffULL;
-
-constexpr std::uint32_t flag_newline_test = 1U << 0;
-constexpr std::uint32_t flag_redundant = 1U << 1;
-constexpr std::uint32_t flag_zeroed_grains = 1U << 2;
-constexpr std::uint32_t flag_compressed = 1U << 16;
-constexpr std::uint32_t flag_markers = 1U << 17;
-/// The high 16 flag bits are incompatible features: a reader must refuse any it does not know.
-constexpr std::uint32_t incompatible_flags = 0xffff0000U;
+/// The incompatible flags this reader knows.
 constexpr std::uint32_t known_incompatible = flag_compressed | flag_markers;
-constexpr std::uint16_t compress_deflate = 1;
 
 /// A grain of 1 MiB at most (the technote allows grains up to 1 MiB for COWD, hosted files use 64
 /// KiB); VMware's disklib and qemu accept at most 512 entries per grain table.
 constexpr std::uint64_t max_grain_sectors = 2048;
 constexpr std::uint32_t max_gtes_per_gt = 512;
 
-// Stream-optimized markers (technote, "Stream-Optimized Compressed Sparse Extents"): a grain marker
-// is {u64 lba, u32 compressed size, data}; a metadata marker is {u64 sectors, u32 0, u32 type}.
-constexpr std::uint64_t grain_marker_bytes = 12;
-constexpr std::uint32_t marker_eos = 0;
-constexpr std::uint32_t marker_footer = 3;
-/// The last three sectors of a VMware stream file: footer marker, footer, end-of-stream marker.
-constexpr std::uint64_t stream_tail_bytes = 3 * sector_bytes;
-
-/// A grain-table entry of 0 is unallocated; 1 is a zeroed grain when the header's flag says so.
-constexpr std::uint32_t gte_unallocated = 0;
-constexpr std::uint32_t gte_zeroed = 1;
+/// The new-line detection characters of a header whose flags ask for the test.
+constexpr std::array<std::byte, 4> newline_test_chars = {std::byte{'\n'}, std::byte{' '}, std::byte{'\r'},
+                                                         std::byte{'\n'}};
 
 class HeaderReader {
 public:
@@ -56,70 +39,76 @@ public:
 
     SparseHeader read() const
     {
-        if (load_le<std::uint32_t>(bytes_.data()) != sparse_magic) {
-            bad(0, "has no \"KDMV\" magic");
+        if (field<std::uint32_t>(header_field::magic) != sparse_magic) {
+            bad(header_field::magic, "has no \"KDMV\" magic");
         }
         SparseHeader h;
-        h.version = load_le<std::uint32_t>(bytes_.data() + 4);
-        h.flags = load_le<std::uint32_t>(bytes_.data() + 8);
-        h.capacity = load_le<std::uint64_t>(bytes_.data() + 12);
-        h.grain_sectors = load_le<std::uint64_t>(bytes_.data() + 20);
-        h.descriptor_offset = load_le<std::uint64_t>(bytes_.data() + 28);
-        h.descriptor_sectors = load_le<std::uint64_t>(bytes_.data() + 36);
-        h.gtes_per_gt = load_le<std::uint32_t>(bytes_.data() + 44);
-        h.rgd_offset = load_le<std::uint64_t>(bytes_.data() + 48);
-        h.gd_offset = load_le<std::uint64_t>(bytes_.data() + 56);
-        h.overhead = load_le<std::uint64_t>(bytes_.data() + 64);
-        h.compress_algorithm = load_le<std::uint16_t>(bytes_.data() + 77);
+        h.version = field<std::uint32_t>(header_field::version);
+        h.flags = field<std::uint32_t>(header_field::flags);
+        h.capacity = field<std::uint64_t>(header_field::capacity);
+        h.grain_sectors = field<std::uint64_t>(header_field::grain_sectors);
+        h.descriptor_offset = field<std::uint64_t>(header_field::descriptor_offset);
+        h.descriptor_sectors = field<std::uint64_t>(header_field::descriptor_sectors);
+        h.gtes_per_gt = field<std::uint32_t>(header_field::gtes_per_gt);
+        h.rgd_offset = field<std::uint64_t>(header_field::rgd_offset);
+        h.gd_offset = field<std::uint64_t>(header_field::gd_offset);
+        h.overhead = field<std::uint64_t>(header_field::overhead);
+        h.compress_algorithm = field<std::uint16_t>(header_field::compress_algorithm);
         check(h);
         return h;
     }
 
 private:
+    template <typename T>
+    T field(std::size_t at) const noexcept
+    {
+        return load_le<T>(bytes_.data() + at);
+    }
+
     void check(const SparseHeader& h) const
     {
         // Technote: versions 1, 2 (zeroed-grain entries) and 3 (VMware's stream output) share a layout.
         if (h.version < 1 || h.version > 3) {
             fail(Errc::unsupported, "{}: {} version {} is not supported (1 to 3 are) (offset 0x{:x})", file_, what_,
-                 h.version, at_ + 4);
+                 h.version, at_ + header_field::version);
         }
         if ((h.flags & incompatible_flags & ~known_incompatible) != 0) {
             fail(Errc::unsupported, "{}: {} has unknown incompatible flags 0x{:08x} (offset 0x{:x})", file_, what_,
-                 h.flags, at_ + 8);
+                 h.flags, at_ + header_field::flags);
         }
         if (h.markers() && !h.compressed()) {
-            bad(8, fmt::format("flags 0x{:08x} ask for markers without compression", h.flags));
+            bad(header_field::flags, fmt::format("flags 0x{:08x} ask for markers without compression", h.flags));
         }
         if ((h.flags & flag_newline_test) != 0 && !newline_test_intact()) {
-            bad(73, "new-line test characters are damaged (was the file copied in text mode?)");
+            bad(header_field::newline_test, "new-line test characters are damaged (was the file copied in text mode?)");
         }
         if (h.compressed() && h.compress_algorithm != compress_deflate) {
             fail(Errc::unsupported, "{}: {} compression algorithm {} is not supported (1 = deflate is) (offset 0x{:x})",
-                 file_, what_, h.compress_algorithm, at_ + 77);
+                 file_, what_, h.compress_algorithm, at_ + header_field::compress_algorithm);
         }
         if (h.capacity > max_disk_sectors) {
-            bad(12, fmt::format("capacity of {} sectors is over the {} sectors (64 TiB) diskshift reads", h.capacity,
-                                max_disk_sectors));
+            bad(header_field::capacity, fmt::format("capacity of {} sectors is over the {} sectors (64 TiB) "
+                                                    "diskshift reads", h.capacity, max_disk_sectors));
         }
         if (!std::has_single_bit(h.grain_sectors) || h.grain_sectors > max_grain_sectors) {
-            bad(20, fmt::format("grain size of {} sectors is not a power of two of at most {} sectors (1 MiB)",
-                                h.grain_sectors, max_grain_sectors));
+            bad(header_field::grain_sectors, fmt::format("grain size of {} sectors is not a power of two of at "
+                                                         "most {} sectors (1 MiB)", h.grain_sectors, max_grain_sectors));
         }
         if (h.gtes_per_gt == 0 || h.gtes_per_gt > max_gtes_per_gt) {
-            bad(44, fmt::format("{} entries per grain table is not between 1 and {}", h.gtes_per_gt, max_gtes_per_gt));
+            bad(header_field::gtes_per_gt,
+                fmt::format("{} entries per grain table is not between 1 and {}", h.gtes_per_gt, max_gtes_per_gt));
         }
     }
 
     bool newline_test_intact() const noexcept
     {
-        static constexpr std::array<std::byte, 4> expected = {std::byte{'\n'}, std::byte{' '}, std::byte{'\r'},
-                                                              std::byte{'\n'}};
-        return std::memcmp(bytes_.data() + 73, expected.data(), expected.size()) == 0;
+        return std::memcmp(bytes_.data() + header_field::newline_test, newline_test_chars.data(),
+                           newline_test_chars.size()) == 0;
     }
 
-    [[noreturn]] void bad(std::uint64_t field, const std::string& problem) const
+    [[noreturn]] void bad(std::uint64_t offset, const std::string& problem) const
     {
-        fail(Errc::corrupt, "{}: {}: {} (offset 0x{:x})", file_, what_, problem, at_ + field);
+        fail(Errc::corrupt, "{}: {}: {} (offset 0x{:x})", file_, what_, problem, at_ + offset);
     }
 
     std::span<const std::byte, sector_bytes> bytes_;
@@ -166,7 +155,7 @@ SparseHeader read_stream_footer(const ByteSource& file)
                                     .read();
     if (footer.gd_offset == gd_at_end) {
         fail(Errc::corrupt, "{}: stream footer does not give the grain directory's place (offset 0x{:x})",
-             file.name(), at + sector_bytes + 56);
+             file.name(), at + sector_bytes + header_field::gd_offset);
     }
     return footer;
 }
@@ -189,7 +178,7 @@ public:
     GrainTables load(std::uint64_t gd_sector)
     {
         const std::uint64_t grains_per_table = header_.grain_sectors * header_.gtes_per_gt;
-        const std::uint64_t gd_entries = (header_.capacity + grains_per_table - 1) / grains_per_table;
+        const std::uint64_t gd_entries = units_for(header_.capacity, grains_per_table);
         const std::vector<std::uint32_t> directory = read_entries(gd_sector, gd_entries, "directory");
         GrainTables out;
         out.slot_of_gde.resize(directory.size());
@@ -485,6 +474,24 @@ bool is_hosted_sparse_header(std::span<const std::byte> head) noexcept
 SparseHeader read_sparse_header(const ByteSource& file)
 {
     return read_header_at(file, 0, "sparse extent header");
+}
+
+void store_sparse_header(const SparseHeader& h, std::span<std::byte, sector_bytes> out) noexcept
+{
+    std::fill(out.begin(), out.end(), std::byte{0});
+    store_le<std::uint32_t>(out.data() + header_field::magic, sparse_magic);
+    store_le<std::uint32_t>(out.data() + header_field::version, h.version);
+    store_le<std::uint32_t>(out.data() + header_field::flags, h.flags);
+    store_le<std::uint64_t>(out.data() + header_field::capacity, h.capacity);
+    store_le<std::uint64_t>(out.data() + header_field::grain_sectors, h.grain_sectors);
+    store_le<std::uint64_t>(out.data() + header_field::descriptor_offset, h.descriptor_offset);
+    store_le<std::uint64_t>(out.data() + header_field::descriptor_sectors, h.descriptor_sectors);
+    store_le<std::uint32_t>(out.data() + header_field::gtes_per_gt, h.gtes_per_gt);
+    store_le<std::uint64_t>(out.data() + header_field::rgd_offset, h.rgd_offset);
+    store_le<std::uint64_t>(out.data() + header_field::gd_offset, h.gd_offset);
+    store_le<std::uint64_t>(out.data() + header_field::overhead, h.overhead);
+    std::copy(newline_test_chars.begin(), newline_test_chars.end(), out.begin() + header_field::newline_test);
+    store_le<std::uint16_t>(out.data() + header_field::compress_algorithm, h.compress_algorithm);
 }
 
 std::string read_embedded_descriptor(const ByteSource& file, const SparseHeader& header)

@@ -41,6 +41,10 @@ bool is_hosted_sparse_header(std::span<const std::byte> head) noexcept;
 /// Error(Errc::unsupported) naming the file, the field and its offset.
 SparseHeader read_sparse_header(const ByteSource& file);
 
+/// Lays `header` out as the 512-byte structure (magic, fields, the new-line test characters, zero
+/// padding), for a file's header or a stream file's footer.
+void store_sparse_header(const SparseHeader& header, std::span<std::byte, sector_bytes> out) noexcept;
+
 /// The descriptor text embedded in the extent ("" when there is none), cut at the first NUL.
 std::string read_embedded_descriptor(const ByteSource& file, const SparseHeader& header);
 

@@ -18,6 +18,7 @@
 #include "formats/vmdk/descriptor.hpp"
 #include "formats/vmdk/extent_data.hpp"
 #include "formats/vmdk/flat_extent.hpp"
+#include "formats/vmdk/hosted_writer.hpp"
 #include "formats/vmdk/sparse_extent.hpp"
 
 namespace diskshift::formats {
@@ -317,6 +318,7 @@ public:
     {
         return "VMware VMDK: monolithic, split, flat, vmfs and stream-optimized disks, and delta layers";
     }
+    bool can_write() const noexcept override { return true; }
 
     int probe(const ProbeInput& input) const noexcept override
     {
@@ -345,6 +347,11 @@ public:
         auto image = make_image(*source, std::move(parts));
         refuse_delta_alone(image->info(), context);
         return image;
+    }
+
+    std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const override
+    {
+        return create_writer(sink, std::move(request));
     }
 };
 

@@ -15,25 +15,12 @@
 #include "support/random_data.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
+#include "support/tool_json.hpp"
 #include "support/vhd_builder.hpp"
 
 using namespace dstest;
 
 namespace {
-
-nlohmann::json imginfo_json(const std::filesystem::path& file)
-{
-    const ProcessResult run = run_tool("imginfo", {"--json", file.string()});
-    INFO(run.describe());
-    REQUIRE(run.exit_code() == 0);
-    return nlohmann::json::parse(run.out);
-}
-
-std::uint64_t qemu_virtual_size(const std::filesystem::path& file)
-{
-    const ProcessResult run = run_checked({required_program("qemu-img"), "info", "--output=json", "-f", "vpc", file.string()});
-    return nlohmann::json::parse(run.out).at("virtual-size").get<std::uint64_t>();
-}
 
 /// qemu-io writes to a vpc file: random data from `random_file`, explicit zeros, pieces that cross
 /// a 2 MiB block boundary or do not fill a sector, and the disk's last sector.
@@ -73,7 +60,7 @@ TEST_CASE("vhd acceptance: qemu-img's fixed and dynamic VHDs convert to the byte
             const std::filesystem::path vhd = dir / (subformat + "-" + force_size + ".vhd");
             run_checked({required_program("qemu-img"), "create", "-q", "-f", "vpc", "-o",
                      "subformat=" + subformat + ",force_size=" + force_size, vhd.string(), std::to_string(requested)});
-            const std::uint64_t size = qemu_virtual_size(vhd);
+            const std::uint64_t size = qemu_virtual_size(vhd, "vpc");
             write_patterns(vhd, dir / "random", size);
             const std::vector<std::byte> before = read_whole_file(vhd);
 

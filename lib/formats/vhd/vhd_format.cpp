@@ -5,6 +5,7 @@
 // read anyway and reported in ImageInfo::warnings: qemu refuses such files, but the data behind
 // them is usually intact and users need it. Anything that would make a read go wrong (offsets
 // outside the file, overlapping structures, a block size or disk size out of range) is an error.
+// The writer is in vhd_writer.cpp.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -17,20 +18,21 @@
 #include "core/endian.hpp"
 #include "core/fail.hpp"
 #include "core/file_range.hpp"
+#include "core/rounding.hpp"
 #include "core/text.hpp"
 #include "formats/builtin.hpp"
 #include "formats/delta.hpp"
 #include "formats/vhd/vhd_layout.hpp"
+#include "formats/vhd/vhd_writer.hpp"
 
 namespace diskshift::formats {
 namespace {
 
 using namespace vhd;
 
-/// Block sizes accepted: whole sectors, a power of two (spec "Block Size"), at most 256 MiB so
-/// that one block's bitmap stays small. Every writer seen uses 2 MiB.
+/// Block sizes accepted: whole sectors, a power of two (spec "Block Size"), at most
+/// max_block_size. Every writer seen uses 2 MiB.
 constexpr std::uint64_t min_block_size = sector_size;
-constexpr std::uint64_t max_block_size = 256ULL << 20;
 /// A parent locator holds a path; anything longer than this is not one.
 constexpr std::uint32_t max_locator_bytes = 64 * 1024;
 /// Bitmap bytes examined per read of a bitmap (32768 sectors, 16 MiB of a block).
@@ -263,7 +265,7 @@ private:
         std::uint64_t run_start = begin;
         bool run_present = false;
         std::uint64_t sector = begin / sector_size;
-        const std::uint64_t last_sector = (end + sector_size - 1) / sector_size;
+        const std::uint64_t last_sector = units_for(end, sector_size);
         std::array<std::byte, bitmap_window_bytes> window;  // filled by each read before use
         while (sector < last_sector) {
             const std::uint64_t first_byte = sector / 8;
@@ -525,7 +527,7 @@ std::unique_ptr<Image> open_sparse(std::shared_ptr<const ByteSource> source, con
     BlockMap layout;
     layout.block_size = header.block_size;
     layout.bitmap_size = bitmap_bytes(header.block_size);
-    const std::uint64_t entries = (choice.bytes + layout.block_size - 1) / layout.block_size;
+    const std::uint64_t entries = units_for(choice.bytes, layout.block_size);
     layout.bat = load_bat(*source, header, entries, header_offset);
     check_blocks(*source, layout, choice.bytes, metadata_regions(*source, found, header, entries), header.table_offset);
 
@@ -553,6 +555,7 @@ public:
     {
         return "Virtual PC / Hyper-V VHD: fixed, dynamic, differencing (qemu: vpc)";
     }
+    bool can_write() const noexcept override { return true; }
 
     /// The footer cookie at the end (every VHD) or at offset 0 (the copy of a dynamic disk).
     int probe(const ProbeInput& input) const noexcept override
@@ -581,6 +584,11 @@ public:
         }
         refuse_delta_alone(image->info(), context);
         return image;
+    }
+
+    std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const override
+    {
+        return create_writer(sink, std::move(request));
     }
 };
 

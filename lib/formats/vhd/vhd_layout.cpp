@@ -1,6 +1,7 @@
 #include "formats/vhd/vhd_layout.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
@@ -16,14 +17,52 @@ namespace {
 /// Seconds from the Unix epoch to the VHD epoch, 2000-01-01 00:00:00 UTC (spec "Time Stamp").
 constexpr std::int64_t vhd_epoch_unix_seconds = 946684800;
 
+constexpr char footer_cookie[] = "conectix";
+constexpr char header_cookie[] = "cxsparse";
+
 // Footer field offsets (spec "Hard Disk Footer Format").
-constexpr std::size_t footer_checksum_offset = 64;
+namespace footer_field {
+constexpr std::size_t features = 8;
+constexpr std::size_t format_version = 12;
+constexpr std::size_t data_offset = 16;
+constexpr std::size_t timestamp = 24;
+constexpr std::size_t creator_app = 28;
+constexpr std::size_t creator_version = 32;
+constexpr std::size_t creator_host_os = 36;
+constexpr std::size_t original_size = 40;
+constexpr std::size_t current_size = 48;
+constexpr std::size_t cylinders = 56;
+constexpr std::size_t heads = 58;
+constexpr std::size_t sectors_per_track = 59;
+constexpr std::size_t disk_type = 60;
+constexpr std::size_t checksum = 64;
+constexpr std::size_t unique_id = 68;
+constexpr std::size_t saved_state = 84;
+}  // namespace footer_field
+
 // Dynamic header field offsets (spec "Dynamic Disk Header Format").
-constexpr std::size_t header_checksum_offset = 36;
-constexpr std::size_t parent_name_offset = 64;
+namespace header_field {
+constexpr std::size_t data_offset = 8;
+constexpr std::size_t table_offset = 16;
+constexpr std::size_t header_version = 24;
+constexpr std::size_t max_table_entries = 28;
+constexpr std::size_t block_size = 32;
+constexpr std::size_t checksum = 36;
+constexpr std::size_t parent_unique_id = 40;
+constexpr std::size_t parent_timestamp = 56;
+constexpr std::size_t parent_name = 64;
 constexpr std::size_t parent_name_bytes = 512;
-constexpr std::size_t locators_offset = 576;
+constexpr std::size_t locators = 576;
 constexpr std::size_t locator_entry_bytes = 24;
+}  // namespace header_field
+
+/// The "format version" and "header version" every VHD carries: 1.0 (spec).
+constexpr std::uint32_t version_1_0 = 0x00010000;
+/// Footer "features": bit 1 is reserved and must always be set (spec "Features").
+constexpr std::uint32_t features_reserved = 0x2;
+/// An unused 64-bit offset: all bits set (the footer's data offset of a fixed disk, the dynamic
+/// header's data offset). The spec says 0xFFFFFFFF; Windows and qemu write all 64 bits.
+constexpr std::uint64_t no_offset = ~std::uint64_t{0};
 
 FourCC load_fourcc(const std::byte* p) noexcept
 {
@@ -117,8 +156,7 @@ std::string printable_text(std::span<const std::byte> bytes)
 
 bool has_footer_cookie(std::span<const std::byte> bytes) noexcept
 {
-    static constexpr char cookie[] = "conectix";
-    return bytes.size() >= 8 && std::memcmp(bytes.data(), cookie, 8) == 0;
+    return bytes.size() >= 8 && std::memcmp(bytes.data(), footer_cookie, 8) == 0;
 }
 
 std::uint32_t vhd_checksum(std::span<const std::byte> bytes, std::size_t checksum_offset) noexcept
@@ -134,45 +172,89 @@ std::uint32_t vhd_checksum(std::span<const std::byte> bytes, std::size_t checksu
 
 Footer parse_footer(std::span<const std::byte, footer_size> bytes) noexcept
 {
+    namespace at = footer_field;
     const std::byte* p = bytes.data();
     Footer f;
-    f.features = load_be<std::uint32_t>(p + 8);
-    f.format_version = load_be<std::uint32_t>(p + 12);
-    f.data_offset = load_be<std::uint64_t>(p + 16);
-    f.timestamp = load_be<std::uint32_t>(p + 24);
-    f.creator_app = load_fourcc(p + 28);
-    f.creator_version = load_be<std::uint32_t>(p + 32);
-    f.creator_host_os = load_fourcc(p + 36);
-    f.original_size = load_be<std::uint64_t>(p + 40);
-    f.current_size = load_be<std::uint64_t>(p + 48);
-    f.geometry.cylinders = load_be<std::uint16_t>(p + 56);
-    f.geometry.heads = static_cast<std::uint8_t>(p[58]);
-    f.geometry.sectors_per_track = static_cast<std::uint8_t>(p[59]);
-    f.disk_type = load_be<std::uint32_t>(p + 60);
-    f.checksum = load_be<std::uint32_t>(p + footer_checksum_offset);
-    f.computed_checksum = vhd_checksum(bytes, footer_checksum_offset);
-    std::copy_n(p + 68, f.unique_id.size(), f.unique_id.begin());
-    f.saved_state = static_cast<std::uint8_t>(p[84]);
+    f.features = load_be<std::uint32_t>(p + at::features);
+    f.format_version = load_be<std::uint32_t>(p + at::format_version);
+    f.data_offset = load_be<std::uint64_t>(p + at::data_offset);
+    f.timestamp = load_be<std::uint32_t>(p + at::timestamp);
+    f.creator_app = load_fourcc(p + at::creator_app);
+    f.creator_version = load_be<std::uint32_t>(p + at::creator_version);
+    f.creator_host_os = load_fourcc(p + at::creator_host_os);
+    f.original_size = load_be<std::uint64_t>(p + at::original_size);
+    f.current_size = load_be<std::uint64_t>(p + at::current_size);
+    f.geometry.cylinders = load_be<std::uint16_t>(p + at::cylinders);
+    f.geometry.heads = static_cast<std::uint8_t>(p[at::heads]);
+    f.geometry.sectors_per_track = static_cast<std::uint8_t>(p[at::sectors_per_track]);
+    f.disk_type = load_be<std::uint32_t>(p + at::disk_type);
+    f.checksum = load_be<std::uint32_t>(p + at::checksum);
+    f.computed_checksum = vhd_checksum(bytes, at::checksum);
+    std::copy_n(p + at::unique_id, f.unique_id.size(), f.unique_id.begin());
+    f.saved_state = static_cast<std::uint8_t>(p[at::saved_state]);
+    return f;
+}
+
+std::array<std::byte, footer_size> footer_bytes(const Footer& f) noexcept
+{
+    namespace at = footer_field;
+    std::array<std::byte, footer_size> bytes{};
+    std::byte* p = bytes.data();
+    std::memcpy(p, footer_cookie, 8);
+    store_be(p + at::features, f.features);
+    store_be(p + at::format_version, f.format_version);
+    store_be(p + at::data_offset, f.data_offset);
+    store_be(p + at::timestamp, f.timestamp);
+    std::memcpy(p + at::creator_app, f.creator_app.data(), f.creator_app.size());
+    store_be(p + at::creator_version, f.creator_version);
+    std::memcpy(p + at::creator_host_os, f.creator_host_os.data(), f.creator_host_os.size());
+    store_be(p + at::original_size, f.original_size);
+    store_be(p + at::current_size, f.current_size);
+    store_be(p + at::cylinders, f.geometry.cylinders);
+    p[at::heads] = std::byte{f.geometry.heads};
+    p[at::sectors_per_track] = std::byte{f.geometry.sectors_per_track};
+    store_be(p + at::disk_type, f.disk_type);
+    std::copy(f.unique_id.begin(), f.unique_id.end(), p + at::unique_id);
+    p[at::saved_state] = std::byte{f.saved_state};
+    store_be(p + at::checksum, vhd_checksum(bytes, at::checksum));
+    return bytes;
+}
+
+Footer new_footer(DiskType type, std::uint64_t size, std::uint64_t data_offset)
+{
+    Footer f;
+    f.features = features_reserved;
+    f.format_version = version_1_0;
+    f.data_offset = type == DiskType::fixed ? no_offset : data_offset;
+    f.timestamp = vhd_timestamp_now();
+    f.creator_app = {'w', 'i', 'n', ' '};
+    f.creator_version = 0x000A0000;  // 10.0, as Windows 10 and Hyper-V on Server 2016+ write
+    f.creator_host_os = {'W', 'i', '2', 'k'};
+    f.original_size = size;
+    f.current_size = size;
+    f.geometry = geometry_for_size(size);
+    f.disk_type = static_cast<std::uint32_t>(type);
+    f.unique_id = random_uuid(Endian::big);
     return f;
 }
 
 DynamicHeader parse_dynamic_header(std::span<const std::byte, dynamic_header_size> bytes)
 {
-    static constexpr char cookie[] = "cxsparse";
+    namespace at = header_field;
     const std::byte* p = bytes.data();
     DynamicHeader h;
-    h.has_cookie = std::memcmp(p, cookie, 8) == 0;
-    h.table_offset = load_be<std::uint64_t>(p + 16);
-    h.header_version = load_be<std::uint32_t>(p + 24);
-    h.max_table_entries = load_be<std::uint32_t>(p + 28);
-    h.block_size = load_be<std::uint32_t>(p + 32);
-    h.checksum = load_be<std::uint32_t>(p + header_checksum_offset);
-    h.computed_checksum = vhd_checksum(bytes, header_checksum_offset);
-    std::copy_n(p + 40, h.parent_unique_id.size(), h.parent_unique_id.begin());
-    h.parent_timestamp = load_be<std::uint32_t>(p + 56);
-    h.parent_name = utf16_to_utf8(bytes.subspan(parent_name_offset, parent_name_bytes), Endian::big);
+    h.has_cookie = std::memcmp(p, header_cookie, 8) == 0;
+    h.table_offset = load_be<std::uint64_t>(p + at::table_offset);
+    h.header_version = load_be<std::uint32_t>(p + at::header_version);
+    h.max_table_entries = load_be<std::uint32_t>(p + at::max_table_entries);
+    h.block_size = load_be<std::uint32_t>(p + at::block_size);
+    h.checksum = load_be<std::uint32_t>(p + at::checksum);
+    h.computed_checksum = vhd_checksum(bytes, at::checksum);
+    std::copy_n(p + at::parent_unique_id, h.parent_unique_id.size(), h.parent_unique_id.begin());
+    h.parent_timestamp = load_be<std::uint32_t>(p + at::parent_timestamp);
+    h.parent_name = utf16_to_utf8(bytes.subspan(at::parent_name, at::parent_name_bytes), Endian::big);
     for (std::size_t i = 0; i < locator_count; ++i) {
-        const std::byte* e = p + locators_offset + i * locator_entry_bytes;
+        const std::byte* e = p + at::locators + i * at::locator_entry_bytes;
         ParentLocator& locator = h.locators[i];
         locator.platform_code = load_fourcc(e);
         locator.data_space = load_be<std::uint32_t>(e + 4);
@@ -182,11 +264,21 @@ DynamicHeader parse_dynamic_header(std::span<const std::byte, dynamic_header_siz
     return h;
 }
 
-std::uint64_t bitmap_bytes(std::uint64_t block_size) noexcept
+std::array<std::byte, dynamic_header_size> dynamic_header_bytes(std::uint64_t table_offset,
+                                                                 std::uint32_t max_table_entries,
+                                                                 std::uint32_t block_size) noexcept
 {
-    const std::uint64_t bits = (block_size + sector_size - 1) / sector_size;
-    const std::uint64_t bytes = (bits + 7) / 8;
-    return (bytes + sector_size - 1) / sector_size * sector_size;
+    namespace at = header_field;
+    std::array<std::byte, dynamic_header_size> bytes{};
+    std::byte* p = bytes.data();
+    std::memcpy(p, header_cookie, 8);
+    store_be(p + at::data_offset, no_offset);
+    store_be(p + at::table_offset, table_offset);
+    store_be(p + at::header_version, version_1_0);
+    store_be(p + at::max_table_entries, max_table_entries);
+    store_be(p + at::block_size, block_size);
+    store_be(p + at::checksum, vhd_checksum(bytes, at::checksum));
+    return bytes;
 }
 
 std::string creator_name(const FourCC& code)
@@ -218,6 +310,46 @@ std::string vhd_time_text(std::uint32_t seconds_since_2000)
     std::tm utc{};
     gmtime_r(&unix_time, &utc);
     return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
+}
+
+std::uint32_t vhd_timestamp_now()
+{
+    const auto unix_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::int64_t since_2000 = unix_seconds - vhd_epoch_unix_seconds;
+    return static_cast<std::uint32_t>(std::clamp<std::int64_t>(since_2000, 0, UINT32_MAX));
+}
+
+Geometry geometry_for_size(std::uint64_t bytes) noexcept
+{
+    // Spec appendix "CHS Calculation": the largest geometry the algorithm reaches is 65535/16/255;
+    // below 65535*16*63 sectors it tries 17, then 31, then 63 sectors per track.
+    constexpr std::uint64_t max_sectors = 65535ULL * 16 * 255;
+    const std::uint64_t total = std::min(bytes / sector_size, max_sectors);
+    std::uint64_t sectors_per_track = 0;
+    std::uint64_t heads = 0;
+    std::uint64_t cylinder_times_heads = 0;
+    if (total >= 65535ULL * 16 * 63) {
+        sectors_per_track = 255;
+        heads = 16;
+        cylinder_times_heads = total / sectors_per_track;
+    } else {
+        sectors_per_track = 17;
+        cylinder_times_heads = total / sectors_per_track;
+        heads = std::max<std::uint64_t>(4, (cylinder_times_heads + 1023) / 1024);
+        if (cylinder_times_heads >= heads * 1024 || heads > 16) {
+            sectors_per_track = 31;
+            heads = 16;
+            cylinder_times_heads = total / sectors_per_track;
+        }
+        if (cylinder_times_heads >= heads * 1024) {
+            sectors_per_track = 63;
+            heads = 16;
+            cylinder_times_heads = total / sectors_per_track;
+        }
+    }
+    return {static_cast<std::uint16_t>(cylinder_times_heads / heads), static_cast<std::uint8_t>(heads),
+            static_cast<std::uint8_t>(sectors_per_track)};
 }
 
 }  // namespace diskshift::formats::vhd

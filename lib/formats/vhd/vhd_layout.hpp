@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 
+#include "core/rounding.hpp"
+
 namespace diskshift::formats::vhd {
 
 inline constexpr std::size_t footer_size = 512;           ///< spec "Hard Disk Footer Format"
@@ -16,6 +18,9 @@ inline constexpr std::uint64_t sector_size = 512;
 inline constexpr std::size_t locator_count = 8;           ///< parent locator entries in the header
 /// The largest disk Hyper-V and qemu accept for a dynamic VHD: 0xff000000 sectors = 2040 GiB.
 inline constexpr std::uint64_t max_dynamic_disk_size = 0xff000000ULL * sector_size;
+/// The largest block size diskshift reads or writes: 256 MiB, so that one block's sector bitmap
+/// stays small (64 KiB).
+inline constexpr std::uint64_t max_block_size = 256ULL << 20;
 /// BAT entry of a block that has no storage (spec "Block Allocation Table").
 inline constexpr std::uint32_t unallocated_block = 0xFFFFFFFF;
 
@@ -75,6 +80,21 @@ bool has_footer_cookie(std::span<const std::byte> bytes) noexcept;
 std::uint32_t vhd_checksum(std::span<const std::byte> bytes, std::size_t checksum_offset) noexcept;
 
 Footer parse_footer(std::span<const std::byte, footer_size> bytes) noexcept;
+/// The 512 bytes of `footer`, its checksum computed (the checksum fields of `footer` are ignored).
+std::array<std::byte, footer_size> footer_bytes(const Footer& footer) noexcept;
+
+/// The footer diskshift writes for a disk of `size` bytes: current_size = original_size = `size`;
+/// creator 'win ' 10.0 on 'Wi2k', which qemu (7.2 and 10), Hyper-V and libvhdi all size by
+/// current_size; the spec's CHS geometry for `size`; the time now; a fresh random unique id.
+/// `data_offset` is the dynamic header's offset (ignored for a fixed disk).
+Footer new_footer(DiskType type, std::uint64_t size, std::uint64_t data_offset);
+
+/// The geometry of the spec appendix "CHS Calculation": never more sectors than `bytes` holds,
+/// at most 65535/16/255.
+Geometry geometry_for_size(std::uint64_t bytes) noexcept;
+
+/// Seconds since 2000-01-01 00:00:00 UTC now (spec "Time Stamp").
+std::uint32_t vhd_timestamp_now();
 
 /// Spec "Parent Locator Entries": where a differencing disk stores one form of its parent's path.
 struct ParentLocator {
@@ -100,9 +120,17 @@ struct DynamicHeader {
 
 DynamicHeader parse_dynamic_header(std::span<const std::byte, dynamic_header_size> bytes);
 
+/// The dynamic header of a dynamic disk (no parent), checksum included.
+std::array<std::byte, dynamic_header_size> dynamic_header_bytes(std::uint64_t table_offset,
+                                                                 std::uint32_t max_table_entries,
+                                                                 std::uint32_t block_size) noexcept;
+
 /// The bytes of the sector bitmap in front of each block: one bit per sector, padded to a whole
 /// sector (spec "Block Allocation Table and Data Blocks").
-std::uint64_t bitmap_bytes(std::uint64_t block_size) noexcept;
+constexpr std::uint64_t bitmap_bytes(std::uint64_t block_size) noexcept
+{
+    return round_up(units_for(units_for(block_size, sector_size), 8), sector_size);
+}
 
 /// What a creator application code stands for ("Windows / Hyper-V"), or "unknown".
 std::string creator_name(const FourCC& code);

@@ -17,18 +17,6 @@ namespace {
 
 using namespace vhdx;
 
-// BAT entry states (2.5.1.1 payload blocks, 2.5.1.2 sector bitmap blocks).
-enum BlockState : std::uint8_t {
-    block_not_present = 0,
-    block_undefined = 1,
-    block_zero = 2,
-    block_unmapped = 3,
-    block_unmapped_draft = 5,  // UNMAPPED in the v0.95 draft; older writers still use it
-    block_fully_present = 6,
-    block_partially_present = 7,
-};
-constexpr std::uint8_t sector_bitmap_present = 6;
-constexpr std::uint64_t bat_offset_mask = ~(MiB - 1);  // bits 20-63: FileOffsetMB (2.5.1)
 /// Sectors one partial-block run looks at per bitmap read: 512 bitmap bytes on the stack.
 constexpr std::uint64_t bitmap_bytes_per_read = 512;
 
@@ -38,43 +26,6 @@ const char* state_name(std::uint8_t state)
                                             "reserved_4", "unmapped_v095", "fully_present", "partially_present"};
     return names[state & 7];
 }
-
-/// Where the BAT puts payload and sector bitmap entries (2.5).
-struct Geometry {
-    std::uint64_t virtual_size = 0;
-    std::uint64_t block_size = 0;
-    std::uint64_t sector_size = 0;
-    std::uint64_t chunk_ratio = 0;  ///< payload blocks per sector bitmap block
-    std::uint64_t blocks = 0;
-    bool differencing = false;
-
-    explicit Geometry(const Metadata& m)
-        : virtual_size(m.virtual_size), block_size(m.block_size), sector_size(m.logical_sector_size),
-          chunk_ratio((std::uint64_t{1} << 23) * m.logical_sector_size / m.block_size),
-          blocks((m.virtual_size + m.block_size - 1) / m.block_size), differencing(m.has_parent)
-    {
-    }
-
-    std::uint64_t payload_index(std::uint64_t block) const { return block + block / chunk_ratio; }
-    std::uint64_t bitmap_index(std::uint64_t block) const
-    {
-        return (block / chunk_ratio) * (chunk_ratio + 1) + chunk_ratio;
-    }
-    /// BAT entries the file must hold (2.5: payload entries with a bitmap entry after every chunk;
-    /// a differencing file also has the bitmap entry of its last, partial chunk).
-    std::uint64_t bat_entries() const
-    {
-        if (differencing) {
-            return (blocks + chunk_ratio - 1) / chunk_ratio * (chunk_ratio + 1);
-        }
-        return blocks == 0 ? 0 : blocks + (blocks - 1) / chunk_ratio;
-    }
-    /// Bytes of block `block` inside the disk (the last block may be cut short).
-    std::uint64_t block_bytes(std::uint64_t block) const
-    {
-        return std::min(block_size, virtual_size - block * block_size);
-    }
-};
 
 /// A stretch of the disk inside one block, with one answer.
 struct Run {
@@ -343,6 +294,7 @@ class VhdxFormat final : public Format {
 public:
     std::string_view name() const noexcept override { return "vhdx"; }
     std::string_view description() const noexcept override { return "Hyper-V VHDX (fixed, dynamic, differencing)"; }
+    bool can_write() const noexcept override { return true; }
 
     int probe(const ProbeInput& input) const noexcept override
     {
@@ -377,6 +329,11 @@ public:
         }
         refuse_delta_alone(info, context);
         return std::make_unique<VhdxImage>(std::move(info), std::move(source), geometry, std::move(bat));
+    }
+
+    std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const override
+    {
+        return create_writer(sink, std::move(request));
     }
 };
 

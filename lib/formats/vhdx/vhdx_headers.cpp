@@ -200,8 +200,8 @@ void decode_item(const ByteSource& file, const Guid& id, const std::vector<std::
         need(8, "File Parameters");
         out.block_size = load_le<std::uint32_t>(item.data());
         const std::uint32_t flags = load_le<std::uint32_t>(item.data() + 4);
-        out.leave_blocks_allocated = (flags & 1) != 0;
-        out.has_parent = (flags & 2) != 0;
+        out.leave_blocks_allocated = (flags & leave_blocks_allocated_flag) != 0;
+        out.has_parent = (flags & has_parent_flag) != 0;
     } else if (id == virtual_disk_size_guid) {
         need(8, "Virtual Disk Size");
         out.virtual_size = load_le<std::uint64_t>(item.data());
@@ -228,10 +228,9 @@ bool is_known_item(const Guid& id)
 
 void check_metadata_values(const ByteSource& file, const Metadata& m, std::uint64_t at)
 {
-    const std::uint32_t bs = m.block_size;
-    if (bs < min_block_size || bs > max_block_size || (bs & (bs - 1)) != 0) {
+    if (!is_valid_block_size(m.block_size)) {
         fail(Errc::corrupt, "{}: metadata block size {} is not a power of two between 1 MiB and 256 MiB "
-             "(metadata region at offset 0x{:x})", file.name(), bs, at);
+             "(metadata region at offset 0x{:x})", file.name(), m.block_size, at);
     }
     for (const auto& [name, value] : {std::pair{"logical", m.logical_sector_size}, {"physical", m.physical_sector_size}}) {
         if (value != 512 && value != 4096) {
@@ -339,7 +338,7 @@ Metadata read_metadata(const ByteSource& file, const Region& region)
         const std::uint64_t entry_at = region.offset + 32 + 32 * i;
         const Guid id = guid_at(e);
         const MetadataItem item{load_le<std::uint32_t>(e + 16), load_le<std::uint32_t>(e + 20)};
-        const bool required = (load_le<std::uint32_t>(e + 24) & 4) != 0;
+        const bool required = (load_le<std::uint32_t>(e + 24) & metadata_is_required) != 0;
         if (!is_known_item(id)) {
             if (required) {
                 fail(Errc::unsupported, "{}: metadata item {{{}}} is unknown and marked required (offset 0x{:x})",

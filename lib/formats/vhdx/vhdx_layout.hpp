@@ -2,7 +2,9 @@
 // are little-endian; GUIDs are kept as their 16 stored bytes (Windows mixed-endian form).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -14,6 +16,9 @@
 
 #include <diskshift/image.hpp>
 #include <diskshift/io.hpp>
+#include <diskshift/writer.hpp>
+
+#include "core/rounding.hpp"
 
 namespace diskshift::formats::vhdx {
 
@@ -68,6 +73,31 @@ inline constexpr Guid vhdx_locator_type_guid = guid_from_text("B04AEFB7-D19E-4A8
 inline constexpr std::uint32_t min_block_size = 1 * MiB;    // 2.6.2.1
 inline constexpr std::uint32_t max_block_size = 256 * MiB;  // 2.6.2.1
 inline constexpr std::uint64_t max_virtual_size = 64ULL * 1024 * 1024 * MiB;  // 64 TiB, 2.6.2.2
+// Metadata table entry flags (2.6.1.2).
+inline constexpr std::uint32_t metadata_is_virtual_disk = 2;
+inline constexpr std::uint32_t metadata_is_required = 4;
+// File Parameters flags (2.6.2.1).
+inline constexpr std::uint32_t leave_blocks_allocated_flag = 1;
+inline constexpr std::uint32_t has_parent_flag = 2;
+
+/// A payload block size the format allows: a power of two from 1 MiB to 256 MiB (2.6.2.1).
+constexpr bool is_valid_block_size(std::uint64_t size) noexcept
+{
+    return size >= min_block_size && size <= max_block_size && std::has_single_bit(size);
+}
+
+// BAT entry states (2.5.1.1 payload blocks, 2.5.1.2 sector bitmap blocks).
+enum BlockState : std::uint8_t {
+    block_not_present = 0,
+    block_undefined = 1,
+    block_zero = 2,
+    block_unmapped = 3,
+    block_unmapped_draft = 5,  // UNMAPPED in the v0.95 draft; older writers still use it
+    block_fully_present = 6,
+    block_partially_present = 7,
+};
+inline constexpr std::uint8_t sector_bitmap_present = 6;
+inline constexpr std::uint64_t bat_offset_mask = ~(MiB - 1);  // bits 20-63: FileOffsetMB (2.5.1)
 
 // The log (2.3): 4 KiB sectors in a circular buffer.
 inline constexpr std::uint64_t log_sector_size = 4 * KiB;
@@ -120,6 +150,43 @@ struct Metadata {
     std::vector<LocatorEntry> parent_locator;
 };
 
+/// Where the BAT puts payload and sector bitmap entries (2.5).
+struct Geometry {
+    std::uint64_t virtual_size = 0;
+    std::uint64_t block_size = 0;
+    std::uint64_t sector_size = 0;
+    std::uint64_t chunk_ratio = 0;  ///< payload blocks per sector bitmap block
+    std::uint64_t blocks = 0;
+    bool differencing = false;
+
+    explicit Geometry(const Metadata& m)
+        : virtual_size(m.virtual_size), block_size(m.block_size), sector_size(m.logical_sector_size),
+          chunk_ratio((std::uint64_t{1} << 23) * m.logical_sector_size / m.block_size),
+          blocks(units_for(m.virtual_size, m.block_size)), differencing(m.has_parent)
+    {
+    }
+
+    std::uint64_t payload_index(std::uint64_t block) const { return block + block / chunk_ratio; }
+    std::uint64_t bitmap_index(std::uint64_t block) const
+    {
+        return (block / chunk_ratio) * (chunk_ratio + 1) + chunk_ratio;
+    }
+    /// BAT entries the file must hold (2.5: payload entries with a bitmap entry after every chunk;
+    /// a differencing file also has the bitmap entry of its last, partial chunk).
+    std::uint64_t bat_entries() const
+    {
+        if (differencing) {
+            return units_for(blocks, chunk_ratio) * (chunk_ratio + 1);
+        }
+        return blocks == 0 ? 0 : blocks + (blocks - 1) / chunk_ratio;
+    }
+    /// Bytes of block `block` inside the disk (the last block may be cut short).
+    std::uint64_t block_bytes(std::uint64_t block) const
+    {
+        return std::min(block_size, virtual_size - block * block_size);
+    }
+};
+
 bool is_zero_guid(const Guid& guid) noexcept;
 
 /// The creator string of the file type identifier (2.2.1); the signature must have been checked.
@@ -142,5 +209,8 @@ Metadata read_metadata(const ByteSource& file, const Region& region);
 /// go to info.details["log"], the replay itself to a warning.
 std::shared_ptr<const ByteSource> replay_log(std::shared_ptr<const ByteSource> file, const Header& header,
                                              ImageInfo& info);
+
+/// A writer of a new fixed or dynamic VHDX into `sink`, configured by `request` (vhdx_writer.cpp).
+std::unique_ptr<Writer> create_writer(ByteSink& sink, CreateRequest request);
 
 }  // namespace diskshift::formats::vhdx

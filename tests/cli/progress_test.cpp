@@ -1,4 +1,7 @@
 // imgconv's progress output: silent when stderr is not a terminal, unless --force-progress.
+#include <algorithm>
+#include <iterator>
+#include <regex>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -52,6 +55,19 @@ TEST_CASE("imgconv --force-progress: progress lines with a percentage on a non-t
     CHECK(contains(run.err, "100"));
     CHECK_FALSE(contains(run.err, "\r"));  // lines, not a redrawn bar
     CHECK(run.out.empty());
+}
+
+TEST_CASE("imgconv --force-progress: each line shows bytes done of the total, the rate, and the time left or taken")
+{
+    const ProcessResult run = convert_with_flags({"--force-progress"});
+    INFO(run.describe());
+    const std::regex line(R"(\] +[0-9.]+% +[0-9.]+ [KMGT]?i?B / 64 MiB +[0-9.]+ [KMGT]?i?B/s +(ETA [0-9-]+:[0-9-]+|in [0-9]+:[0-9]{2})\n)");
+    const std::regex first(R"(^\[\.+\] +0\.0% +0 B / 64 MiB +0 B/s +ETA --:--\n)");
+    const std::regex last(R"(100\.0% +64 MiB / 64 MiB +[0-9.]+ [KMG]iB/s +in 0:0[0-9]\n$)");
+    const auto lines = std::distance(std::sregex_iterator(run.err.begin(), run.err.end(), line), std::sregex_iterator());
+    CHECK(lines == std::count(run.err.begin(), run.err.end(), '\n'));
+    CHECK(std::regex_search(run.err, first));
+    CHECK(std::regex_search(run.err, last));
 }
 
 }  // TEST_SUITE

@@ -12,6 +12,17 @@ mkdir -p "$work"
 
 step() { printf '\n== %s\n' "$*"; }
 
+# quietly CMD...: runs CMD with its output in a log, and prints that log's tail if CMD fails,
+# so that a failure in CI says which command failed and why.
+quietly() {
+    local log=$work/command.log
+    if ! "$@" > "$log" 2>&1; then
+        echo "consumer test: command failed: $*" >&2
+        tail -n 40 "$log" >&2
+        return 1
+    fi
+}
+
 # A small sparse disk with data at both ends.
 sample=$work/sample.raw
 truncate -s 8M "$sample"
@@ -27,12 +38,12 @@ run_example() {  # run_example EXE LABEL
 }
 
 step "static library: install, find_package"
-cmake --install "$build" --prefix "$work/static" > /dev/null
+quietly cmake --install "$build" --prefix "$work/static"
 test -f "$work/static/include/diskshift/diskshift.hpp"
 test -f "$work/static/include/diskshift/version.hpp"
 ls "$work"/static/lib*/libdiskshift.a > /dev/null
-cmake -S "$project" -B "$work/static-consumer" -DCMAKE_PREFIX_PATH="$work/static" > /dev/null
-cmake --build "$work/static-consumer" > /dev/null
+quietly cmake -S "$project" -B "$work/static-consumer" -DCMAKE_PREFIX_PATH="$work/static"
+quietly cmake --build "$work/static-consumer"
 run_example "$work/static-consumer/example" static-find-package
 
 step "static library: pkg-config"
@@ -43,13 +54,18 @@ c++ -std=c++20 -o "$work/pkg-config-example" "$project/example.cpp" \
 run_example "$work/pkg-config-example" static-pkg-config
 
 step "shared library: build, install, find_package"
-cmake -S "$src" -B "$work/shared-build" -DBUILD_SHARED_LIBS=ON -DDISKSHIFT_BUILD_TOOLS=OFF \
-    -DDISKSHIFT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$work/shared-build" -j "$(nproc)" > /dev/null
-cmake --install "$work/shared-build" --prefix "$work/shared" > /dev/null
-cmake -S "$project" -B "$work/shared-consumer" -DCMAKE_PREFIX_PATH="$work/shared" > /dev/null
-cmake --build "$work/shared-consumer" > /dev/null
-ldd "$work/shared-consumer/example" | grep -q "$work/shared/.*libdiskshift.so"
+quietly cmake -S "$src" -B "$work/shared-build" -DBUILD_SHARED_LIBS=ON -DDISKSHIFT_BUILD_TOOLS=OFF \
+    -DDISKSHIFT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+quietly cmake --build "$work/shared-build" -j "$(nproc)"
+quietly cmake --install "$work/shared-build" --prefix "$work/shared"
+quietly cmake -S "$project" -B "$work/shared-consumer" -DCMAKE_PREFIX_PATH="$work/shared"
+quietly cmake --build "$work/shared-consumer"
+# Not `ldd | grep -q`: under pipefail, grep leaving early can kill ldd with SIGPIPE.
+linked=$(ldd "$work/shared-consumer/example")
+if [[ $linked != *"$work/shared/"*libdiskshift.so* ]]; then
+    printf 'consumer test: example is not linked to the installed libdiskshift.so:\n%s\n' "$linked" >&2
+    exit 1
+fi
 run_example "$work/shared-consumer/example" shared-find-package
 
 rm -rf "$work"

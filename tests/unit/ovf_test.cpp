@@ -394,6 +394,54 @@ TEST_CASE("OVF: namespace spellings, prefixes and the default namespace")
     CHECK(dstest::error_kind_of([&] { parse_ovf(one_disk_ovf(disk, "urn:example:not-ovf"), "other.ovf"); }) == "corrupt");
 }
 
+TEST_CASE("OVF: undeclared prefixes and a namespace-less envelope are read with a warning")
+{
+    // Hand-written descriptors: ovf: and xsi: used without being declared, or no namespace at all.
+    const std::string undeclared =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\">"
+        "<References><File ovf:id=\"file1\" ovf:href=\"disk.vmdk\"/></References>"
+        "<Section xsi:type=\"ovf:DiskSection_Type\"><Disk ovf:diskId=\"vmdisk1\" ovf:fileRef=\"file1\" ovf:capacity=\"1048576\"/></Section>"
+        "</Envelope>";
+    const auto d = parse_ovf(undeclared, "undeclared.ovf");
+    CHECK(d.files.at(0).href == "disk.vmdk");
+    CHECK(d.disks.at(0).capacity == 1 * MiB);
+    CHECK(dstest::contains(all_warnings(d), "namespace"));
+
+    const auto bare = parse_ovf("<Envelope><References><File id=\"a\" href=\"a.vmdk\"/></References>"
+                                "<DiskSection><Disk diskId=\"d\" fileRef=\"a\" capacity=\"4096\"/></DiskSection></Envelope>",
+                                "bare.ovf");
+    CHECK(bare.disks.at(0).capacity == 4096);
+    CHECK(dstest::contains(all_warnings(bare), "no namespace"));
+}
+
+TEST_CASE("OVF: NVMe, SATA and virtio-scsi controllers as producers write them")
+{
+    const auto item = [](int id, int type, const std::string& subtype) {
+        return "<Item><rasd:InstanceID>" + std::to_string(id) + "</rasd:InstanceID><rasd:ResourceType>" + std::to_string(type) +
+               "</rasd:ResourceType><rasd:ResourceSubType>" + subtype + "</rasd:ResourceSubType><rasd:Address>" + std::to_string(id % 2) +
+               "</rasd:Address></Item>";
+    };
+    const auto disk_item = [](int id, int parent, const std::string& disk) {
+        return "<Item><rasd:InstanceID>" + std::to_string(id) + "</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType><rasd:Parent>" +
+               std::to_string(parent) + "</rasd:Parent><rasd:HostResource>/disk/" + disk + "</rasd:HostResource></Item>";
+    };
+    std::string xml =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData\"><References/>"
+        "<DiskSection><Info>x</Info>";
+    for (const char* id : {"a", "b", "c", "d"}) xml += std::string("<Disk ovf:diskId=\"") + id + "\" ovf:capacity=\"1\"/>";
+    xml += "</DiskSection><VirtualSystem ovf:id=\"vm\"><Info>x</Info><VirtualHardwareSection><Info>x</Info>" +
+           item(1, 20, "vmware.nvme.controller") + item(2, 20, "NVMe") + item(3, 20, "vmware.sata.ahci") + item(4, 20, "VirtioSCSI") +
+           disk_item(5, 1, "a") + disk_item(6, 2, "b") + disk_item(7, 3, "c") + disk_item(8, 4, "d") +
+           "</VirtualHardwareSection></VirtualSystem></Envelope>";
+    const auto d = parse_ovf(xml, "buses.ovf");
+    CHECK(where(attachment_of(d, "a")) == "nvme/vmware.nvme.controller 1:0");
+    CHECK(where(attachment_of(d, "b")) == "nvme/NVMe 0:0");
+    CHECK(where(attachment_of(d, "c")) == "sata/vmware.sata.ahci 1:0");
+    CHECK(where(attachment_of(d, "d")) == "scsi/VirtioSCSI 0:0");
+    CHECK(d.warnings.empty());
+}
+
 TEST_CASE("OVF: disks find their files by id, never by position")
 {
     // References in another order than the disks, an ISO in between, ids that are not fileN.

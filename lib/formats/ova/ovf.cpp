@@ -213,7 +213,9 @@ std::string kind_of(const xmlNode* node)
     const std::string_view name = local_name(node);
     if (name == "Section" || name == "Content") {
         for (const xmlAttr* attr = node->properties; attr; attr = attr->next) {
-            if (local_part(to_view(attr->name)) != "type" || family_of(attr->ns) != Ns::xsi) continue;
+            // xsi:type, declared or not (hand-written descriptors forget xmlns:xsi).
+            const bool is_xsi = family_of(attr->ns) == Ns::xsi || (!attr->ns && to_view(attr->name) == "xsi:type");
+            if (local_part(to_view(attr->name)) != "type" || !is_xsi) continue;
             const std::string value = value_of(attr);
             std::string_view type = trim(local_part(value));
             if (type.ends_with("_Type")) type.remove_suffix(5);
@@ -334,9 +336,10 @@ private:
 
 OvfDescriptor Parser::parse(const xmlNode* root)
 {
-    if (local_name(root) != "Envelope" || family_of(root->ns) != Ns::ovf)
+    if (local_name(root) != "Envelope" || !is_ovf(root))
         corrupt("the root element is <{}>, not an OVF Envelope in the DMTF OVF namespace", to_view(root->name));
-    const std::string_view uri = to_view(root->ns->href);
+    if (!root->ns) warn(fmt::format("{}: the Envelope has no namespace; read as OVF 1.0", name_));
+    const std::string_view uri = root->ns ? to_view(root->ns->href) : std::string_view{};
     const std::string declared = attribute_or_empty(root, "version");
     out_.version = contains(uri, "envelope/2") ? "2.0"
                    : contains(uri, "vmware.com") || declared.starts_with("0.") ? "0.9"

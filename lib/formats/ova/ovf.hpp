@@ -28,14 +28,19 @@ struct OvfDisk {
     std::optional<std::uint64_t> populated_size;  ///< ovf:populatedSize, when given
     std::string format;                  ///< ovf:format URI, as written
     std::string parent_ref;              ///< ovf:parentRef, "" when none
+    /// An ISO/UDF image, not a disk to convert: its format URI says so, or it is attached only as a
+    /// CD (VirtualBox lists the ISO it exports in DiskSection and binds a CD drive to it).
+    bool optical = false;
 };
 
 /// Where a disk (or CD) is attached: its controller and position.
 struct OvfAttachment {
     std::string kind;           ///< "disk" or "cdrom"
-    std::string disk_id;        ///< the OvfDisk id for a disk; "" otherwise
+    std::string disk_id;        ///< the OvfDisk id of a disk, or of a CD's image listed in DiskSection
+                                ///< (VirtualBox); "" otherwise
     std::string file_ref;       ///< the OvfFile id of a CD's ISO, when any
-    std::string controller;     ///< "ide", "scsi", "sata", "nvme", "" when unknown
+    std::string controller;     ///< "ide", "scsi", "sata", "nvme", "virtio" (oVirt virtio-blk), ""
+                                ///< when unknown
     std::string controller_subtype;  ///< ResourceSubType: "lsilogic", "VirtualSCSI", "AHCI", …
     int controller_index = 0;   ///< the controller's Address (bus number)
     int position = 0;           ///< AddressOnParent
@@ -56,7 +61,7 @@ struct OvfProperty {
 struct OvfMachine {
     std::string name;
     std::string os_id;          ///< OperatingSystemSection ovf:id (CIM number), "" when absent
-    std::string os_type;        ///< vmw:osType or the Description, "" when absent
+    std::string os_type;        ///< vmw:osType, vbox:OSType or the Description, "" when absent
     unsigned cpus = 0;
     std::uint64_t memory_bytes = 0;
     std::string firmware;       ///< "bios", "efi"

@@ -312,12 +312,16 @@ std::string vhd_time_text(std::uint32_t seconds_since_2000)
     return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
 }
 
-std::uint32_t vhd_timestamp_now()
+std::uint32_t vhd_timestamp_of(std::chrono::system_clock::time_point time)
 {
-    const auto unix_seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
     const std::int64_t since_2000 = unix_seconds - vhd_epoch_unix_seconds;
     return static_cast<std::uint32_t>(std::clamp<std::int64_t>(since_2000, 0, UINT32_MAX));
+}
+
+std::uint32_t vhd_timestamp_now()
+{
+    return vhd_timestamp_of(std::chrono::system_clock::now());
 }
 
 Geometry geometry_for_size(std::uint64_t bytes) noexcept

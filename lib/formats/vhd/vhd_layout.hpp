@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -95,6 +96,8 @@ Geometry geometry_for_size(std::uint64_t bytes) noexcept;
 
 /// Seconds since 2000-01-01 00:00:00 UTC now (spec "Time Stamp").
 std::uint32_t vhd_timestamp_now();
+/// `time` as a VHD time stamp (seconds since 2000-01-01 UTC, clamped to the field).
+std::uint32_t vhd_timestamp_of(std::chrono::system_clock::time_point time);
 
 /// Spec "Parent Locator Entries": where a differencing disk stores one form of its parent's path.
 struct ParentLocator {

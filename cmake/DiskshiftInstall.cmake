@@ -23,7 +23,7 @@ install(FILES ${PROJECT_BINARY_DIR}/diskshiftConfig.cmake ${PROJECT_BINARY_DIR}/
 file(RELATIVE_PATH DISKSHIFT_PC_PREFIX_FROM_PCDIR
     /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 set(DISKSHIFT_PC_REQUIRES "nlohmann_json")
-set(DISKSHIFT_PC_REQUIRES_PRIVATE "fmt zlib libdeflate libxml-2.0")
+set(DISKSHIFT_PC_REQUIRES_PRIVATE "fmt zlib libdeflate libxml-2.0 libguestfs")
 if(NOT BUILD_SHARED_LIBS)
     string(APPEND DISKSHIFT_PC_REQUIRES " ${DISKSHIFT_PC_REQUIRES_PRIVATE}")
 endif()

@@ -36,7 +36,8 @@ std::string_view trim(std::string_view text)
 std::string lower(std::string_view text)
 {
     std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
 }
 
@@ -126,7 +127,8 @@ Ns family_of(const xmlNs* ns)
     if (!ns) return Ns::none;
     const std::string_view uri = to_view(ns->href);
     // ova-ovf.md §1.1: envelope/1, envelope/1/ (oVirt), envelope/2, and the 0.9 draft's URI.
-    if (uri.starts_with("http://schemas.dmtf.org/ovf/envelope/") || uri.starts_with("http://www.vmware.com/schema/ovf/1/envelope"))
+    if (uri.starts_with("http://schemas.dmtf.org/ovf/envelope/") ||
+        uri.starts_with("http://www.vmware.com/schema/ovf/1/envelope"))
         return Ns::ovf;
     // The RASD family: rasd (Item), sasd (StorageItem) and epasd (EthernetPortItem) carry the same fields.
     if (contains(uri, "CIM_ResourceAllocationSettingData") || contains(uri, "CIM_StorageAllocationSettingData") ||
@@ -294,7 +296,13 @@ public:
     explicit Parser(std::string_view name) : name_(name) {}
 
     OvfDescriptor parse(const xmlNode* root);
-    void warn(std::string message) { out_.warnings.push_back(std::move(message)); }
+
+    /// A warning about the descriptor, prefixed with its name.
+    template <typename... Args>
+    void warning(fmt::format_string<Args...> format, Args&&... args)
+    {
+        out_.warnings.push_back(fmt::format("{}: {}", name_, fmt::format(format, std::forward<Args>(args)...)));
+    }
 
 private:
     template <typename... Args>
@@ -320,7 +328,8 @@ private:
 
     OvfDisk* find_disk(std::string_view id)
     {
-        const auto found = std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.id == id; });
+        const auto found =
+            std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.id == id; });
         return found == out_.disks.end() ? nullptr : &*found;
     }
     bool has_file(std::string_view id) const
@@ -338,7 +347,7 @@ OvfDescriptor Parser::parse(const xmlNode* root)
 {
     if (local_name(root) != "Envelope" || !is_ovf(root))
         corrupt("the root element is <{}>, not an OVF Envelope in the DMTF OVF namespace", to_view(root->name));
-    if (!root->ns) warn(fmt::format("{}: the Envelope has no namespace; read as OVF 1.0", name_));
+    if (!root->ns) warning("the Envelope has no namespace; read as OVF 1.0");
     const std::string_view uri = root->ns ? to_view(root->ns->href) : std::string_view{};
     const std::string declared = attribute_or_empty(root, "version");
     out_.version = contains(uri, "envelope/2") ? "2.0"
@@ -352,8 +361,12 @@ OvfDescriptor Parser::parse(const xmlNode* root)
             if (!is_ovf(child)) continue;
             const std::string kind = kind_of(child);
             if (kind == "VirtualSystem") {
-                if (!system) system = child;
-                else warn(fmt::format("{}: more than one VirtualSystem; only the first (\"{}\") is read", name_, attribute_or_empty(system, "id")));
+                if (system) {
+                    warning("more than one VirtualSystem; only the first (\"{}\") is read",
+                            attribute_or_empty(system, "id"));
+                } else {
+                    system = child;
+                }
             } else if (kind == "VirtualSystemCollection") {
                 find_system(child);
             }
@@ -374,7 +387,7 @@ OvfDescriptor Parser::parse(const xmlNode* root)
     resolve_file_refs();
     out_.machine.firmware = "bios";
     if (system) read_system(system);
-    else warn(fmt::format("{}: no VirtualSystem: no machine facts", name_));
+    else warning("no VirtualSystem: no machine facts");
     return std::move(out_);
 }
 
@@ -390,16 +403,16 @@ void Parser::read_files(const xmlNode* references)
         if (has_file(file.id)) corrupt("two References/File elements have ovf:id \"{}\"", file.id);
         if (const auto size = attribute(node, "size")) {
             file.size = parse_u64(*size);
-            if (!file.size) warn(fmt::format("{}: File \"{}\": ovf:size \"{}\" is not a number; ignored", name_, file.id, *size));
+            if (!file.size) warning("File \"{}\": ovf:size \"{}\" is not a number; ignored", file.id, *size);
         }
         const std::string compression = lower(attribute_or_empty(node, "compression"));
         file.compression = compression == "identity" ? "" : compression;
         if (!file.compression.empty() && file.compression != "gzip")
-            warn(fmt::format("{}: File \"{}\": unknown ovf:compression \"{}\"", name_, file.id, file.compression));
+            warning("File \"{}\": unknown ovf:compression \"{}\"", file.id, file.compression);
         if (const auto chunk = attribute(node, "chunkSize")) {
             file.chunk_size = parse_u64(*chunk);
             if (!file.chunk_size || *file.chunk_size == 0) {
-                warn(fmt::format("{}: File \"{}\": ovf:chunkSize \"{}\" is not a positive number; ignored", name_, file.id, *chunk));
+                warning("File \"{}\": ovf:chunkSize \"{}\" is not a positive number; ignored", file.id, *chunk);
                 file.chunk_size.reset();
             }
         }
@@ -422,7 +435,8 @@ void Parser::read_disks(const xmlNode* section)
         disk.capacity = disk_capacity(node, disk.id);
         if (const auto populated = attribute(node, "populatedSize")) {
             disk.populated_size = parse_u64(*populated);
-            if (!disk.populated_size) warn(fmt::format("{}: Disk \"{}\": ovf:populatedSize \"{}\" is not a number; ignored", name_, disk.id, *populated));
+            if (!disk.populated_size)
+                warning("Disk \"{}\": ovf:populatedSize \"{}\" is not a number; ignored", disk.id, *populated);
         }
         if (const auto interface = attribute(node, "disk-interface")) disk_interfaces_[disk.id] = *interface;
         out_.disks.push_back(std::move(disk));
@@ -438,7 +452,7 @@ std::uint64_t Parser::disk_capacity(const xmlNode* disk, const std::string& disk
         text = attribute(disk, "size");
         units = "byte * 2^30";
         if (!text) {
-            warn(fmt::format("{}: Disk \"{}\" has no ovf:capacity", name_, disk_id));
+            warning("Disk \"{}\" has no ovf:capacity", disk_id);
             return 0;
         }
     }
@@ -446,21 +460,22 @@ std::uint64_t Parser::disk_capacity(const xmlNode* disk, const std::string& disk
     if (value.starts_with("${") && value.ends_with("}")) {
         const std::string key = value.substr(2, value.size() - 3);
         const auto& properties = out_.machine.properties;
-        const auto found = std::find_if(properties.begin(), properties.end(), [&](const OvfProperty& p) { return p.key == key; });
+        const auto found =
+            std::find_if(properties.begin(), properties.end(), [&](const OvfProperty& p) { return p.key == key; });
         if (found == properties.end()) {
-            warn(fmt::format("{}: Disk \"{}\": capacity names property \"{}\", which no ProductSection defines", name_, disk_id, key));
+            warning("Disk \"{}\": capacity names property \"{}\", which no ProductSection defines", disk_id, key);
             return 0;
         }
         value = found->value;
     }
     const auto amount = parse_u64(value);
     if (!amount) {
-        warn(fmt::format("{}: Disk \"{}\": ovf:capacity \"{}\" is not a number", name_, disk_id, value));
+        warning("Disk \"{}\": ovf:capacity \"{}\" is not a number", disk_id, value);
         return 0;
     }
     const auto multiplier = unit_multiplier(units.empty() ? "byte" : units);
     if (!multiplier) {
-        warn(fmt::format("{}: Disk \"{}\": unknown capacityAllocationUnits \"{}\"; read as bytes", name_, disk_id, units));
+        warning("Disk \"{}\": unknown capacityAllocationUnits \"{}\"; read as bytes", disk_id, units);
         return *amount;
     }
     const auto bytes = multiply(*amount, *multiplier);
@@ -473,16 +488,18 @@ void Parser::resolve_file_refs()
     for (OvfDisk& disk : out_.disks) {
         if (disk.file_ref.empty() || has_file(disk.file_ref)) continue;
         // virt-v2v's oVirt output puts the File's href ("image/volume") in fileRef, not its id.
-        const auto by_href = std::find_if(out_.files.begin(), out_.files.end(), [&](const OvfFile& f) { return f.href == disk.file_ref; });
+        const auto by_href = std::find_if(out_.files.begin(), out_.files.end(),
+                                          [&](const OvfFile& f) { return f.href == disk.file_ref; });
         if (by_href == out_.files.end())
-            corrupt("DiskSection/Disk \"{}\" has ovf:fileRef \"{}\", which names no References/File", disk.id, disk.file_ref);
-        warn(fmt::format("{}: Disk \"{}\": ovf:fileRef \"{}\" is a File's href, not its id (oVirt); read as File \"{}\"", name_,
-                         disk.id, disk.file_ref, by_href->id));
+            corrupt("DiskSection/Disk \"{}\" has ovf:fileRef \"{}\", which names no References/File", disk.id,
+                    disk.file_ref);
+        warning("Disk \"{}\": ovf:fileRef \"{}\" is a File's href, not its id (oVirt); read as File \"{}\"", disk.id,
+                disk.file_ref, by_href->id);
         disk.file_ref = by_href->id;
     }
     for (const OvfDisk& disk : out_.disks)
         if (!disk.parent_ref.empty() && !find_disk(disk.parent_ref))
-            warn(fmt::format("{}: Disk \"{}\": ovf:parentRef \"{}\" names no disk", name_, disk.id, disk.parent_ref));
+            warning("Disk \"{}\": ovf:parentRef \"{}\" names no disk", disk.id, disk.parent_ref);
 }
 
 void Parser::read_properties(const xmlNode* product)
@@ -519,11 +536,11 @@ void Parser::read_system(const xmlNode* system)
             read_os(child);
         } else if (kind == "VirtualHardwareSection") {
             if (!have_hardware) read_hardware(child);
-            else warn(fmt::format("{}: more than one VirtualHardwareSection; only the first is read", name_));
+            else warning("more than one VirtualHardwareSection; only the first is read");
             have_hardware = true;
         }
     }
-    if (!have_hardware) warn(fmt::format("{}: the VirtualSystem has no VirtualHardwareSection", name_));
+    if (!have_hardware) warning("the VirtualSystem has no VirtualHardwareSection");
 }
 
 void Parser::read_os(const xmlNode* section)
@@ -554,7 +571,7 @@ void Parser::read_vbox_machine(const xmlNode* machine)
 RasdItem Parser::read_item(const xmlNode* node)
 {
     RasdItem item;
-    const std::map<std::string_view, std::string RasdItem::*> fields = {
+    static const std::map<std::string_view, std::string RasdItem::*> fields = {
         {"InstanceID", &RasdItem::instance_id},
         {"InstanceId", &RasdItem::instance_id},  // ovftool resources, oVirt (ova-ovf.md §1.6)
         {"ResourceType", &RasdItem::resource_type},
@@ -598,18 +615,24 @@ void Parser::read_hardware(const xmlNode* section)
                 const std::string value = lower(attribute_or_empty(child, "value"));
                 machine.firmware = value == "efi" ? "efi" : "bios";
             }
+        } else if (name == "VirtualSystemOtherConfigurationData" &&
+                   attribute_or_empty(child, "Name") == "HVM_boot_params") {
+            // XenServer: XAPI's VM.HVM_boot_params holds firmware=uefi for UEFI guests.
+            const xmlNode* value = first_child(child, "Value");
+            if (value && contains(lower(text_of(value)), "firmware=uefi")) machine.firmware = "efi";
         }
     }
     for (const RasdItem& item : items) {
         const int type = parse_int(item.resource_type).value_or(0);
         const std::string kind = controller_kind(type, item.subtype);
-        if (type == rt_ide || type == rt_scsi || type == rt_storage || !kind.empty())
+        if (!item.instance_id.empty() && (type == rt_ide || type == rt_scsi || type == rt_storage || !kind.empty()))
             controllers_[item.instance_id] = {kind, item.subtype, parse_int(item.address).value_or(0)};
     }
     for (const RasdItem& item : items) {
         const auto type = parse_int(item.resource_type);
         if (!type) {
-            warn(fmt::format("{}: hardware item \"{}\" has no valid ResourceType \"{}\"; ignored", name_, item.instance_id, item.resource_type));
+            warning("hardware item \"{}\" has no valid ResourceType \"{}\"; ignored", item.instance_id,
+                    item.resource_type);
             continue;
         }
         switch (*type) {
@@ -625,8 +648,9 @@ void Parser::read_hardware(const xmlNode* section)
     for (const OvfDisk& disk : out_.disks) {
         const bool attached = std::any_of(machine.attachments.begin(), machine.attachments.end(),
                                           [&](const OvfAttachment& a) { return a.disk_id == disk.id; });
-        const bool is_parent = std::any_of(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.parent_ref == disk.id; });
-        if (!attached && !is_parent) warn(fmt::format("{}: Disk \"{}\" is attached to no controller", name_, disk.id));
+        const bool is_parent = std::any_of(out_.disks.begin(), out_.disks.end(),
+                                           [&](const OvfDisk& d) { return d.parent_ref == disk.id; });
+        if (!attached && !is_parent) warning("Disk \"{}\" is attached to no controller", disk.id);
     }
 }
 
@@ -639,7 +663,7 @@ void Parser::read_processor(const RasdItem& item)
         if (sockets && cores) count = multiply(*sockets, *cores);
     }
     if (!count || *count == 0 || *count > 1'000'000) {
-        warn(fmt::format("{}: processor item \"{}\": no valid CPU count", name_, item.instance_id));
+        warning("processor item \"{}\": no valid CPU count", item.instance_id);
         return;
     }
     out_.machine.cpus = static_cast<unsigned>(*count);
@@ -652,7 +676,8 @@ void Parser::read_memory(const RasdItem& item)
     const auto multiplier = unit_multiplier(item.allocation_units.empty() ? "byte * 2^20" : item.allocation_units);
     const auto bytes = quantity && multiplier ? multiply(*quantity, *multiplier) : std::nullopt;
     if (!bytes) {
-        warn(fmt::format("{}: memory item \"{}\": cannot read {} \"{}\"", name_, item.instance_id, item.virtual_quantity, item.allocation_units));
+        warning("memory item \"{}\": cannot read {} \"{}\"", item.instance_id, item.virtual_quantity,
+                item.allocation_units);
         return;
     }
     out_.machine.memory_bytes = *bytes;
@@ -661,7 +686,8 @@ void Parser::read_memory(const RasdItem& item)
 std::string Parser::disk_for_item(const RasdItem& item, const HostResource& resource)
 {
     const auto disk_with_file = [&](std::string_view file_id) -> std::string {
-        const auto found = std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.file_ref == file_id; });
+        const auto found =
+            std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.file_ref == file_id; });
         return found == out_.disks.end() ? "" : found->id;
     };
     switch (resource.kind) {
@@ -692,16 +718,17 @@ void Parser::attach(const RasdItem& item, bool is_cd)
         } else if (resource.kind == HostResource::Kind::file) {
             attachment.file_ref = resource.id;
             if (!has_file(resource.id))
-                warn(fmt::format("{}: CD item \"{}\": HostResource \"{}\" names no file", name_, item.instance_id, item.host_resource));
+                warning("CD item \"{}\": HostResource \"{}\" names no file", item.instance_id, item.host_resource);
         }
     } else {
         if (disk_id.empty()) {
-            warn(fmt::format("{}: disk item \"{}\": HostResource \"{}\" names no disk; ignored", name_, item.instance_id, item.host_resource));
+            warning("disk item \"{}\": HostResource \"{}\" names no disk; ignored", item.instance_id,
+                    item.host_resource);
             return;
         }
         attachment.disk_id = disk_id;
     }
-    const auto controller = controllers_.find(item.parent);
+    const auto controller = item.parent.empty() ? controllers_.end() : controllers_.find(item.parent);
     if (controller != controllers_.end()) {
         attachment.controller = controller->second.kind;
         attachment.controller_subtype = controller->second.subtype;
@@ -709,10 +736,14 @@ void Parser::attach(const RasdItem& item, bool is_cd)
     } else if (const auto interface = disk_interfaces_.find(disk_id); interface != disk_interfaces_.end()) {
         // oVirt: ovf:disk-interface on the Disk ("IDE", "VirtIO", "VirtIO_SCSI", "SATA").
         const std::string bus = lower(interface->second);
-        attachment.controller = bus == "ide" ? "ide" : bus == "sata" ? "sata" : contains(bus, "scsi") ? "scsi" : bus == "virtio" ? "virtio" : "";
+        attachment.controller = bus == "ide"            ? "ide"
+                                : bus == "sata"         ? "sata"
+                                : contains(bus, "scsi") ? "scsi"
+                                : bus == "virtio"       ? "virtio"
+                                                        : "";
         attachment.controller_subtype = interface->second;
     } else if (!item.parent.empty()) {
-        warn(fmt::format("{}: item \"{}\": Parent \"{}\" names no controller", name_, item.instance_id, item.parent));
+        warning("item \"{}\": Parent \"{}\" names no controller", item.instance_id, item.parent);
     }
     out_.machine.attachments.push_back(std::move(attachment));
 }
@@ -729,8 +760,8 @@ struct ParserCtxtFree {
 OvfDescriptor parse_ovf(std::string_view xml, std::string_view name)
 {
     if (xml.size() > max_descriptor_bytes)
-        fail(Errc::unsupported, "{}: the OVF descriptor has {} bytes, more than the {} MiB this reader accepts", name, xml.size(),
-             max_descriptor_bytes >> 20);
+        fail(Errc::unsupported, "{}: the OVF descriptor has {} bytes, more than the {} MiB this reader accepts", name,
+             xml.size(), max_descriptor_bytes >> 20);
     xmlInitParser();
     const std::unique_ptr<xmlParserCtxt, ParserCtxtFree> ctxt(xmlNewParserCtxt());
     if (!ctxt) fail(Errc::io, "{}: libxml2 could not allocate a parser", name);
@@ -750,8 +781,8 @@ OvfDescriptor parse_ovf(std::string_view xml, std::string_view name)
     if (!root) fail(Errc::corrupt, "{}: the OVF descriptor has no root element", name);
     Parser parser(name);
     if (!ctxt->nsWellFormed)
-        parser.warn(fmt::format("{}: namespace errors (an undeclared prefix?); elements matched by local name", name));
-    if (doc->intSubset) parser.warn(fmt::format("{}: the descriptor has a DOCTYPE; its entities are not expanded", name));
+        parser.warning("namespace errors (an undeclared prefix?); elements matched by local name");
+    if (doc->intSubset) parser.warning("the descriptor has a DOCTYPE; its entities are not expanded");
     return parser.parse(root);
 }
 

@@ -465,6 +465,23 @@ TEST_CASE("OVF: NVMe, SATA and virtio-scsi controllers as producers write them")
     CHECK(d.warnings.empty());
 }
 
+TEST_CASE("OVF: the first VirtualSystem of a collection, and XenServer's UEFI boot parameter")
+{
+    const std::string xml =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:xenovf=\"http://schemas.citrix.com/ovf/envelope/1\"><References/>"
+        "<VirtualSystemCollection ovf:id=\"vapp\"><Info>x</Info>"
+        "<VirtualSystem ovf:id=\"first\"><Info>x</Info><VirtualHardwareSection><Info>x</Info>"
+        "<xenovf:VirtualSystemOtherConfigurationData Name=\"HVM_boot_params\"><xenovf:Value>order=dc;firmware=uefi"
+        "</xenovf:Value></xenovf:VirtualSystemOtherConfigurationData></VirtualHardwareSection></VirtualSystem>"
+        "<VirtualSystem ovf:id=\"second\"><Info>x</Info></VirtualSystem>"
+        "</VirtualSystemCollection></Envelope>";
+    const auto d = parse_ovf(xml, "vapp.ovf");
+    CHECK(d.machine.name == "first");
+    CHECK(d.machine.firmware == "efi");
+    CHECK(dstest::contains(all_warnings(d), "more than one VirtualSystem"));
+}
+
 TEST_CASE("OVF: disks find their files by id, never by position")
 {
     // References in another order than the disks, an ISO in between, ids that are not fileN.
@@ -591,6 +608,7 @@ TEST_CASE("OVF: render_ovf reads back to the same files, disks and machine")
     machine.cpus = 4;
     machine.memory_mib = 3072;
     machine.system_type = "vmx-14";
+    machine.firmware = "efi";
     std::vector<OvfOutputDisk> disks;
     for (int i = 0; i < 17; ++i)  // more than one SCSI controller holds
         disks.push_back({"app-disk" + std::to_string(i + 1) + ".vmdk", 70000u + i, (i + 1) * MiB, i * 4096u});
@@ -623,9 +641,10 @@ TEST_CASE("OVF: render_ovf reads back to the same files, disks and machine")
     CHECK(d.machine.cpus == 4);
     CHECK(d.machine.memory_bytes == 3072 * MiB);
     CHECK(d.machine.system_type == "vmx-14");
-    CHECK(d.machine.firmware == "bios");
+    CHECK(d.machine.firmware == "efi");
     REQUIRE(d.machine.nics.size() == 1);
     CHECK(d.machine.nics[0].network == "VM Network");
+    CHECK(parse_ovf(render_ovf(OvfOutputMachine{}, {disks[0]}), "bios.ovf").machine.firmware == "bios");
 
     CHECK(dstest::error_kind_of([&] {
         render_ovf(machine, std::vector<OvfOutputDisk>(61, disks[0]));

@@ -145,6 +145,8 @@ void render_hardware(std::string& out, const OvfOutputMachine& machine, const st
                       {"InstanceID", std::to_string(instance++)},
                       {"ResourceSubType", "E1000"},
                       {"ResourceType", "10"}});
+    out += fmt::format("      <vmw:Config ovf:required=\"false\" vmw:key=\"firmware\" vmw:value=\"{}\"/>\n",
+                       machine.firmware == "efi" ? "efi" : "bios");
     out += "    </VirtualHardwareSection>\n";
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include <diskshift/error.hpp>
+#include <fmt/format.h>
 
 #include "formats/ova/ovf.hpp"
 #include "support/byte_range.hpp"
@@ -541,7 +542,33 @@ TEST_CASE("OVF: malformed XML and a dangling fileRef are corrupt and name the de
     duplicate.replace(duplicate.find("</References>"), 0, "<File ovf:id=\"f1\" ovf:href=\"other.vmdk\"/>");
     CHECK(dstest::error_kind_of([&] { parse_ovf(duplicate, "dup.ovf"); }) == "corrupt");
 
-    CHECK(dstest::error_kind_of([] { parse_ovf(std::string(17 << 20, ' '), "huge.ovf"); }) == "unsupported");
+    CHECK(dstest::error_kind_of([] { parse_ovf(std::string(5 << 20, ' '), "huge.ovf"); }) == "unsupported");
+}
+
+TEST_CASE("OVF: a descriptor near the size cap with thousands of disks binds them all quickly")
+{
+    constexpr int count = 17000;
+    std::string xml =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:r=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData\"><References>";
+    for (int i = 0; i < count; ++i) xml += fmt::format("<File ovf:id=\"f{0}\" ovf:href=\"h{0}\"/>", i);
+    xml += "</References><DiskSection>";
+    for (int i = 0; i < count; ++i) xml += fmt::format("<Disk ovf:diskId=\"d{0}\" ovf:fileRef=\"f{0}\" ovf:capacity=\"1\"/>", i);
+    xml += "</DiskSection><VirtualSystem ovf:id=\"x\"><VirtualHardwareSection>";
+    for (int i = count - 1; i >= 0; --i)  // bound through the file, in reverse order
+        xml += fmt::format("<Item><r:InstanceID>{0}</r:InstanceID><r:ResourceType>17</r:ResourceType>"
+                           "<r:HostResource>ovf:/file/f{0}</r:HostResource></Item>",
+                           i);
+    xml += "</VirtualHardwareSection></VirtualSystem></Envelope>";
+    REQUIRE(xml.size() < 4 * MiB);
+
+    const auto start = std::chrono::steady_clock::now();
+    const auto d = parse_ovf(xml, "many.ovf");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    REQUIRE(d.machine.attachments.size() == count);
+    CHECK(d.machine.attachments.front().disk_id == "d" + std::to_string(count - 1));
+    CHECK(d.machine.attachments.back().disk_id == "d0");
+    CHECK(d.warnings.empty());
 }
 
 TEST_CASE("OVF: external entities are never read, entity bombs never expand")

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 #include <libxml/parser.h>
@@ -18,9 +19,10 @@
 namespace diskshift::formats::ova {
 namespace {
 
-/// Real descriptors are well under 1 MiB (the largest VMware appliances with hundreds of
-/// properties are ~200 KiB); anything bigger is refused before libxml2 sees it.
-constexpr std::size_t max_descriptor_bytes = 16 << 20;
+/// Real descriptors are well under 1 MiB (VMware appliances with hundreds of properties and long
+/// EULAs stay below that); anything bigger is refused before libxml2 sees it. libxml2's tree takes
+/// about 20 times the text: a crafted 4 MiB descriptor costs under 100 MiB.
+constexpr std::size_t max_descriptor_bytes = 4 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -326,19 +328,20 @@ private:
     std::string disk_for_item(const RasdItem& item, const HostResource& resource);
     void resolve_file_refs();
 
+    // Lookups by id go through maps: a 4 MiB descriptor can hold 20 000 disks and items.
+    using Index = std::map<std::string, std::size_t, std::less<>>;
+
     OvfDisk* find_disk(std::string_view id)
     {
-        const auto found =
-            std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.id == id; });
-        return found == out_.disks.end() ? nullptr : &*found;
+        const auto found = disk_by_id_.find(id);
+        return found == disk_by_id_.end() ? nullptr : &out_.disks[found->second];
     }
-    bool has_file(std::string_view id) const
-    {
-        return std::any_of(out_.files.begin(), out_.files.end(), [&](const OvfFile& f) { return f.id == id; });
-    }
+    bool has_file(std::string_view id) const { return file_by_id_.find(id) != file_by_id_.end(); }
 
     std::string name_;
     OvfDescriptor out_;
+    Index file_by_id_, file_by_href_, disk_by_id_;
+    Index disk_by_file_;  // the first disk backed by each File id, once fileRefs are resolved
     std::map<std::string, Controller> controllers_;       // by InstanceID
     std::map<std::string, std::string> disk_interfaces_;  // oVirt ovf:disk-interface, by diskId
 };
@@ -400,7 +403,9 @@ void Parser::read_files(const xmlNode* references)
         file.href = attribute_or_empty(node, "href");
         if (file.id.empty() || file.href.empty())
             corrupt("References/File #{} lacks ovf:id or ovf:href", out_.files.size() + 1);
-        if (has_file(file.id)) corrupt("two References/File elements have ovf:id \"{}\"", file.id);
+        if (!file_by_id_.emplace(file.id, out_.files.size()).second)
+            corrupt("two References/File elements have ovf:id \"{}\"", file.id);
+        file_by_href_.emplace(file.href, out_.files.size());
         if (const auto size = attribute(node, "size")) {
             file.size = parse_u64(*size);
             if (!file.size) warning("File \"{}\": ovf:size \"{}\" is not a number; ignored", file.id, *size);
@@ -427,7 +432,8 @@ void Parser::read_disks(const xmlNode* section)
         OvfDisk disk;
         disk.id = attribute_or_empty(node, "diskId");
         if (disk.id.empty()) corrupt("DiskSection/Disk #{} has no ovf:diskId", out_.disks.size() + 1);
-        if (find_disk(disk.id)) corrupt("two DiskSection/Disk elements have ovf:diskId \"{}\"", disk.id);
+        if (!disk_by_id_.emplace(disk.id, out_.disks.size()).second)
+            corrupt("two DiskSection/Disk elements have ovf:diskId \"{}\"", disk.id);
         disk.file_ref = attribute_or_empty(node, "fileRef");  // "" (ova-compose) = absent = blank disk
         disk.parent_ref = attribute_or_empty(node, "parentRef");
         disk.format = attribute_or_empty(node, "format");
@@ -488,15 +494,17 @@ void Parser::resolve_file_refs()
     for (OvfDisk& disk : out_.disks) {
         if (disk.file_ref.empty() || has_file(disk.file_ref)) continue;
         // virt-v2v's oVirt output puts the File's href ("image/volume") in fileRef, not its id.
-        const auto by_href = std::find_if(out_.files.begin(), out_.files.end(),
-                                          [&](const OvfFile& f) { return f.href == disk.file_ref; });
-        if (by_href == out_.files.end())
+        const auto by_href = file_by_href_.find(disk.file_ref);
+        if (by_href == file_by_href_.end())
             corrupt("DiskSection/Disk \"{}\" has ovf:fileRef \"{}\", which names no References/File", disk.id,
                     disk.file_ref);
+        const std::string& id = out_.files[by_href->second].id;
         warning("Disk \"{}\": ovf:fileRef \"{}\" is a File's href, not its id (oVirt); read as File \"{}\"", disk.id,
-                disk.file_ref, by_href->id);
-        disk.file_ref = by_href->id;
+                disk.file_ref, id);
+        disk.file_ref = id;
     }
+    for (std::size_t i = 0; i < out_.disks.size(); ++i)
+        if (!out_.disks[i].file_ref.empty()) disk_by_file_.emplace(out_.disks[i].file_ref, i);
     for (const OvfDisk& disk : out_.disks)
         if (!disk.parent_ref.empty() && !find_disk(disk.parent_ref))
             warning("Disk \"{}\": ovf:parentRef \"{}\" names no disk", disk.id, disk.parent_ref);
@@ -645,13 +653,11 @@ void Parser::read_hardware(const xmlNode* section)
         default: break;
         }
     }
-    for (const OvfDisk& disk : out_.disks) {
-        const bool attached = std::any_of(machine.attachments.begin(), machine.attachments.end(),
-                                          [&](const OvfAttachment& a) { return a.disk_id == disk.id; });
-        const bool is_parent = std::any_of(out_.disks.begin(), out_.disks.end(),
-                                           [&](const OvfDisk& d) { return d.parent_ref == disk.id; });
-        if (!attached && !is_parent) warning("Disk \"{}\" is attached to no controller", disk.id);
-    }
+    std::set<std::string_view> used;  // attached, or the parent of a delta
+    for (const OvfAttachment& a : machine.attachments) used.insert(a.disk_id);
+    for (const OvfDisk& disk : out_.disks) used.insert(disk.parent_ref);
+    for (const OvfDisk& disk : out_.disks)
+        if (!used.contains(disk.id)) warning("Disk \"{}\" is attached to no controller", disk.id);
 }
 
 void Parser::read_processor(const RasdItem& item)
@@ -686,9 +692,8 @@ void Parser::read_memory(const RasdItem& item)
 std::string Parser::disk_for_item(const RasdItem& item, const HostResource& resource)
 {
     const auto disk_with_file = [&](std::string_view file_id) -> std::string {
-        const auto found =
-            std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.file_ref == file_id; });
-        return found == out_.disks.end() ? "" : found->id;
+        const auto found = disk_by_file_.find(file_id);
+        return found == disk_by_file_.end() ? "" : out_.disks[found->second].id;
     };
     switch (resource.kind) {
     case HostResource::Kind::disk: return find_disk(resource.id) ? resource.id : "";

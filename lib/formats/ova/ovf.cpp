@@ -342,6 +342,7 @@ private:
     OvfDescriptor out_;
     Index file_by_id_, file_by_href_, disk_by_id_;
     Index disk_by_file_;  // the first disk backed by each File id, once fileRefs are resolved
+    Index property_by_key_;
     std::map<std::string, Controller> controllers_;       // by InstanceID
     std::map<std::string, std::string> disk_interfaces_;  // oVirt ovf:disk-interface, by diskId
 };
@@ -465,14 +466,12 @@ std::uint64_t Parser::disk_capacity(const xmlNode* disk, const std::string& disk
     std::string value(trim(*text));
     if (value.starts_with("${") && value.ends_with("}")) {
         const std::string key = value.substr(2, value.size() - 3);
-        const auto& properties = out_.machine.properties;
-        const auto found =
-            std::find_if(properties.begin(), properties.end(), [&](const OvfProperty& p) { return p.key == key; });
-        if (found == properties.end()) {
+        const auto found = property_by_key_.find(key);
+        if (found == property_by_key_.end()) {
             warning("Disk \"{}\": capacity names property \"{}\", which no ProductSection defines", disk_id, key);
             return 0;
         }
-        value = found->value;
+        value = out_.machine.properties[found->second].value;
     }
     const auto amount = parse_u64(value);
     if (!amount) {
@@ -521,6 +520,7 @@ void Parser::read_properties(const xmlNode* product)
         if (key.empty()) continue;
         if (!product_class.empty()) key = product_class + "." + key;
         if (!instance.empty()) key += "." + instance;
+        property_by_key_.emplace(key, out_.machine.properties.size());  // the first definition counts
         out_.machine.properties.push_back({std::move(key), attribute(node, "value").value_or("")});
     }
 }

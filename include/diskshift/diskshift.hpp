@@ -8,5 +8,6 @@
 #include <diskshift/image.hpp>
 #include <diskshift/inspect.hpp>
 #include <diskshift/io.hpp>
+#include <diskshift/ova_writer.hpp>
 #include <diskshift/version.hpp>
 #include <diskshift/writer.hpp>

@@ -135,6 +135,12 @@ TEST_CASE("imgconv -O ova: two disks become OVF, manifest and two stream VMDKs t
 
     const std::filesystem::path ovf = dir / "extracted" / "web01.ovf";
     CHECK(ovf_attribute(ovf, "OperatingSystemSection", 1, "osType") == "ubuntu64Guest");
+    const auto quantity = [&](int resource_type) {
+        return xpath_string(ovf, fmt::format("//*[local-name()='Item'][*[local-name()='ResourceType']='{}']"
+                                             "/*[local-name()='VirtualQuantity']", resource_type));
+    };
+    CHECK(quantity(3) == "2");     // CPUs
+    CHECK(quantity(4) == "2048");  // memory, MiB
     CHECK(contains(read_text_file(ovf), "web01"));
     const nlohmann::json summary = nlohmann::json::parse(run.out);
     CHECK(summary.at("size") == std::filesystem::file_size(ova));
@@ -153,6 +159,21 @@ TEST_CASE("imgconv -O ova: a source whose name is long makes a pax member name t
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
     check_ova(dir, ova, "long", disks, {stem + ".vmdk"});
+}
+
+TEST_CASE("imgconv -O ova: an 8 GiB disk, whose VMDK could pass 8 GiB - 1, gets a pax size record that tar reads")
+{
+    const TempDir dir;
+    require_hole_support(dir.path());
+    const std::vector<SourceDisk> disks = {
+        make_disk(dir, "big", "raw", {8 * GiB, {{0, MiB}, {8 * GiB - 64 * KiB, 64 * KiB}}}, seed)};
+    const std::filesystem::path ova = dir / "big.ova";
+    const ProcessResult run = run_tool("imgconv", {"-f", "raw", "-O", "ova", disks[0].path.string(), ova.string()});
+    INFO(run.describe());
+    REQUIRE(run.exit_code() == 0);
+    check_ova(dir, ova, "big", disks, {"big.vmdk"});
+    const auto vmdk_size = std::filesystem::file_size(dir / "extracted" / "big.vmdk");
+    CHECK(contains(read_text_file(ova), fmt::format(" size={}\n", vmdk_size)));
 }
 
 TEST_CASE("imgconv -O ova: bad -o values and several sources for another format are usage errors (exit 2)")

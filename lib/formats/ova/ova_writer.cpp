@@ -30,11 +30,12 @@ using formats::ova::OvfOutputDisk;
 using formats::ova::OvfOutputMachine;
 namespace tar = formats::ova::tar;
 
-/// The manifest's digest (DSP0243 "manifest file"; VMware accepts SHA256 from vSphere 6.5).
+/// The manifest's digest (DSP0243 "manifest file"): SHA-256, which VMware's mkova.sh uses for
+/// hardware versions 13 and 14 (the OVF says vmx-13) and ova-compose by default.
 constexpr ShaAlgorithm manifest_digest = ShaAlgorithm::sha256;
 
-// Limits of a vSphere 8 virtual machine (hardware version 20): 768 vCPUs, 24 TB of memory; the
-// smallest memory VMware accepts is 4 MiB. A VM name is at most 80 characters in vSphere.
+// vSphere 8's configuration maximums for a virtual machine: 768 vCPUs, 24 TB of memory, a name of
+// at most 80 characters; 4 MiB is the least memory a VMware VM can have.
 constexpr unsigned max_cpus = 768;
 constexpr std::uint64_t min_memory_mib = 4;
 constexpr std::uint64_t max_memory_mib = std::uint64_t{24} << 20;

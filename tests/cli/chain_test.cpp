@@ -220,6 +220,62 @@ TEST_CASE("imgmerge: VMDK chains of 1 to 5 deltas over a stream-optimized or spa
     }
 }
 
+TEST_CASE("imginfo --chain: every layer with its identity, verified link and allocation, top first")
+{
+    const TempDir dir;
+    const auto chain = make_vmdk_chain(dir, false);
+    const ProcessResult run = run_tool("imginfo", {"--chain", "--json", chain.back().string()});
+    INFO(run.describe());
+    REQUIRE(run.exit_code() == 0);
+    const nlohmann::json described = nlohmann::json::parse(run.out);
+    CHECK(described["complete"] == true);
+    const auto& layers = described["layers"];
+    REQUIRE(layers.size() == chain.size());
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        const std::filesystem::path& file = chain[chain.size() - 1 - i];
+        INFO("layer ", i, ": ", file.string());
+        const auto& layer = layers[i];
+        CHECK(layer["filename"] == file.string());
+        CHECK(layer["id"] == descriptor_value(file, "CID"));
+        const bool is_base = i + 1 == chain.size();
+        CHECK(layer["link"]["status"] == (is_base ? "base" : "verified"));
+        if (!is_base) {
+            CHECK(layer["parent"]["id"] == descriptor_value(file, "parentCID"));
+            CHECK(layer["parent"]["hint"] == chain[chain.size() - 2 - i].filename().string());
+        }
+        const auto& a = layer["allocation"];
+        CHECK(a["data"].get<std::uint64_t>() + a["zero"].get<std::uint64_t>() + a["unallocated"].get<std::uint64_t>() ==
+              layer["virtual_size"].get<std::uint64_t>());
+    }
+    CHECK(layers.back()["allocation"]["data"] == 12 * MiB);
+    CHECK(layers[0]["virtual_size"] == 18 * MiB);
+    // d5 has zeroed grains: 192 KiB (three 64 KiB grains) of zero.
+    CHECK(layers[0]["allocation"]["zero"] == 192 * KiB);
+
+    const ProcessResult text = run_tool("imginfo", {"--chain", chain.back().string()});
+    REQUIRE(text.exit_code() == 0);
+    CHECK(contains(text.out, "layer 0 (top): " + chain.back().string()));
+    CHECK(contains(text.out, "link: verified (parentCID " + descriptor_value(chain[1], "parentCID")));
+    CHECK(contains(text.out, "chain: complete, 6 layers"));
+}
+
+TEST_CASE("imgmerge: refuses a destination that is a layer, and a first --chain file that is a delta")
+{
+    const TempDir dir;
+    const std::filesystem::path base = dir / "base.vmdk";
+    const std::filesystem::path delta = dir / "delta.vmdk";
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", base.string(), "1M"});
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", delta.string()});
+    const std::vector<std::byte> before = read_whole_file(base);
+    const ProcessResult onto_base = imgmerge({"-O", "vmdk", "-o", base.string(), delta.string()});
+    CHECK(onto_base.exit_code() == 1);
+    CHECK(contains(onto_base.err, "never modifies its input"));
+    CHECK(read_whole_file(base) == before);
+    const ProcessResult delta_first = imgmerge({"-o", (dir / "out.raw").string(), "--chain", delta.string()});
+    CHECK(delta_first.exit_code() == 1);
+    CHECK(contains(delta_first.err, "not a base"));
+}
+
 TEST_CASE("imgmerge: a VMDK delta over a parent with another CID, or with no parent file, exits 1 and writes nothing")
 {
     const TempDir dir;

@@ -223,3 +223,30 @@ TEST_CASE("overlay: random stacks of up to six layers read and map as the byte-b
         check_against_model(stack, random);
     }
 }
+
+TEST_CASE("merged_deltas: only what the deltas say, over a base left out; zeros past the base's end")
+{
+    Chain chain;
+    for (const auto& image : {layer(0, {{8192, K::data}}),
+                              layer(1, {{1024, K::data}, {1024, K::zero}, {6144, K::unallocated}}),
+                              layer(2, {{4096, K::unallocated}, {512, K::data}, {7680, K::unallocated}})}) {
+        ChainLayer l;
+        l.image = image;
+        chain.layers.push_back(std::move(l));
+    }
+    const auto deltas = merged_deltas(chain, 8192);
+    CHECK(deltas->size() == 12288);
+    ExtentList expected;
+    for (const auto& [length, kind] : std::vector<std::pair<std::uint64_t, K>>{
+             {1024, K::data}, {1024, K::zero}, {2048, K::unallocated}, {512, K::data}, {3584, K::unallocated},
+             {4096, K::zero}}) {
+        expected.append(length, kind);
+    }
+    CHECK(deltas->extents() == expected);
+    std::vector<std::byte> bytes(12288);
+    deltas->read(bytes, 0);
+    CHECK(bytes[0] == ScriptedLayer::byte_at(1, 0));
+    CHECK(bytes[4096] == ScriptedLayer::byte_at(2, 4096));
+    CHECK(bytes[5000] == std::byte{0});  // the base is left out: it is never read
+    CHECK(static_cast<const ScriptedLayer&>(*chain.layers[0].image).reads().empty());
+}

@@ -12,6 +12,7 @@
 #include <diskshift/format.hpp>
 
 #include "ops/undo_journal.hpp"
+#include "support/commands.hpp"
 #include "support/errors.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
@@ -212,4 +213,65 @@ TEST_CASE("commit_into: refuses sparse bases, other sizes and bad batch sizes be
     CHECK(dstest::error_kind_of([&] { f.commit(tiny); }) == "invalid_argument");
     CHECK(f.base_is_old());
     CHECK_FALSE(f.journal_exists());
+}
+
+TEST_CASE("commit_deltas_into: the chain's identity checks run before any byte is written")
+{
+    const CommitFixture f(spread_spec());
+    const fs::path delta = f.delta_path;
+    const CommitStats stats = commit_deltas_into(f.base, {delta}, IdentityCheck::enforce, {});
+    CHECK(f.base_is_merged());
+    CHECK(stats.changed_bytes > 0);
+
+    // Another base of the same size: its unique id is not the one the delta records.
+    dstest::vhd::DeltaPairSpec other_spec = spread_spec();
+    other_spec.seed = 2;
+    const auto other = dstest::vhd::make_delta_pair(other_spec);
+    const fs::path other_base = f.dir / "other.vhd";
+    dstest::write_whole_file(other_base, other.base_file);
+    const std::string message =
+        dstest::error_message_of([&] { commit_deltas_into(other_base, {delta}, IdentityCheck::enforce, {}); });
+    CHECK(dstest::contains(message, "does not match"));
+    CHECK(dstest::read_whole_file(other_base) == other.base_file);
+    CHECK_FALSE(fs::exists(undo_journal_path(other_base)));
+
+    // A raw base has no identity: only --unsafe-skip-identity lets a delta in.
+    const fs::path raw = f.dir / "base.img";
+    const std::span<const std::byte> old_data = std::span(f.pair.base_file).first(8 << 20);
+    dstest::write_whole_file(raw, old_data);
+    CommitOptions raw_base;
+    raw_base.base_format = "raw";
+    CHECK(dstest::error_kind_of([&] { commit_deltas_into(raw, {delta}, IdentityCheck::enforce, raw_base); }) ==
+          "chain_mismatch");
+    CHECK(dstest::read_whole_file(raw) == std::vector<std::byte>(old_data.begin(), old_data.end()));
+    commit_deltas_into(raw, {delta}, IdentityCheck::skip, raw_base);
+    const auto merged = std::span(f.pair.merged_file).first(8 << 20);
+    CHECK(dstest::read_whole_file(raw) == std::vector<std::byte>(merged.begin(), merged.end()));
+}
+
+TEST_CASE("commit_deltas_into: a VMDK delta with zeroed grains over a raw base equals qemu-img convert")
+{
+    const dstest::TempDir dir;
+    const fs::path base_vmdk = dir / "base.vmdk";
+    const fs::path flat = dir / "base-flat.vmdk";
+    const fs::path top = dir / "top.vmdk";
+    const fs::path expected = dir / "expected.raw";
+    dstest::run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat",
+                                     base_vmdk.string(), "4M"});
+    dstest::run_program("qemu-io", {"-f", "raw", "-c", "write -P 0x11 0 4M", flat.string()});
+    dstest::run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", "-b",
+                                     base_vmdk.string(), "-F", "vmdk", top.string()});
+    // New data, zeroed grains over the base's data, and a grain holding what the base holds.
+    dstest::run_program("qemu-io", {"-f", "vmdk", "-c", "write -P 0x22 64k 128k", "-c", "write -z 1M 256k", "-c",
+                                    "write -P 0x11 2M 64k", top.string()});
+    dstest::run_program("qemu-img", {"convert", "-O", "raw", top.string(), expected.string()});
+
+    CommitOptions options;
+    options.base_format = "raw";
+    const CommitStats stats = commit_deltas_into(flat, {top}, IdentityCheck::skip, options);
+    CHECK(dstest::file_difference(expected, flat) == "");
+    CHECK(stats.delta_bytes == (128 + 256 + 64) * 1024);
+    CHECK(stats.changed_bytes == (128 + 256) * 1024);  // the unchanged grain is not written
+    CHECK(stats.base_bytes_written == stats.changed_bytes);
+    CHECK(dir.names() == std::vector<std::string>{"base-flat.vmdk", "base.vmdk", "expected.raw", "top.vmdk"});
 }

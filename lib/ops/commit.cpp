@@ -30,13 +30,13 @@ constexpr std::uint64_t compare_block = 4096;
 /// The deltas and the base are read this much at a time.
 constexpr std::uint64_t read_window = 1ULL << 20;
 
-/// The base as the journal header records it, after checking that guest offset = file offset.
-JournalHeader inspect_base(const std::filesystem::path& base, const std::string& format)
+/// Opens the base read-only and refuses any layout but guest offset = file offset (raw, fixed VHD).
+std::shared_ptr<const Image> open_base(const std::filesystem::path& base, const std::string& format)
 {
     OpenOptions open;
     open.format = format;
     open.allow_delta_alone = true;  // so that a differencing base is named as such below
-    const auto image = open_image(base, open);
+    std::shared_ptr<const Image> image = open_image(base, open);
     const ImageInfo& info = image->info();
     const std::string kind = info.subformat ? fmt::format("{} {}", *info.subformat, info.format) : info.format;
     const bool fixed_vhd = info.format == "vhd" && info.subformat == "fixed";
@@ -46,6 +46,13 @@ JournalHeader inspect_base(const std::filesystem::path& base, const std::string&
              "bytes lie in the file as they are. Merge into a new file instead (imgmerge -o)",
              base.string(), kind);
     }
+    return image;
+}
+
+/// The base as the journal header records it.
+JournalHeader header_of(const std::filesystem::path& base, const Image& image)
+{
+    const ImageInfo& info = image.info();
     return JournalHeader{info.format, info.id, std::filesystem::file_size(base), info.virtual_size, {}};
 }
 
@@ -96,10 +103,7 @@ std::string deltas_identity(const Chain& chain)
 Chain open_commit_chain(const std::filesystem::path& base, const std::vector<std::filesystem::path>& deltas,
                         IdentityCheck identity, const std::string& base_format)
 {
-    OpenOptions open;
-    open.format = base_format;
-    open.allow_delta_alone = true;
-    std::shared_ptr<const Image> base_image = open_image(base, open);
+    std::shared_ptr<const Image> base_image = open_base(base, base_format);
     if (base_image->info().format != "raw") {
         std::vector<std::filesystem::path> base_first = {base};
         base_first.insert(base_first.end(), deltas.begin(), deltas.end());
@@ -297,7 +301,7 @@ CommitStats commit_into(const std::filesystem::path& base, const Image& changes,
         return rollback_commit(base, options);
     }
     check_batch_size(options.batch_bytes);
-    JournalHeader header = inspect_base(base, options.base_format);
+    JournalHeader header = header_of(base, *open_base(base, options.base_format));
     header.changes_identity = changes_identity;
     if (changes.size() != header.virtual_size) {
         fail(Errc::unsupported,
@@ -368,7 +372,7 @@ CommitStats commit_deltas_into(const std::filesystem::path& base, const std::vec
 
 CommitStats rollback_commit(const std::filesystem::path& base, const CommitOptions& options)
 {
-    const JournalHeader header = inspect_base(base, options.base_format);
+    const JournalHeader header = header_of(base, *open_base(base, options.base_format));
     ReadWriteFile file(base, ReadWriteFile::Mode::open_existing);
     const std::filesystem::path journal_path = undo_journal_path(base);
     if (!std::filesystem::exists(journal_path)) {

@@ -9,11 +9,14 @@
 #   ROUNDS      rounds per case, each running diskshift and qemu-img, in turn first (default 7, at least 3)
 #   BUILD_DIR   the Release build to use or make (default build-bench)
 #   KEEP=1      keep BENCH_DIR afterwards (inputs are reused when their recipe has not changed)
-#   CASES       the cases to run (default "a b c d e")
+#   CASES       the cases to run (default "a b c d e f")
 #
 # The source disk is reproducible: a 2 GiB raw image holding 1.2 GiB of real, compressible data
 # (a tar of /usr in name order with fixed owners and times) in three pieces, with zero ranges
 # (holes) between them. Inputs are made by qemu-img, so neither side reads its own output.
+# Case (f) merges a delta chain: a sparse VMDK of the source and a sparse VMDK delta over it (made by
+# qemu-img create -b and qemu-io) that rewrites 10% of the disk in 52 pieces of 4 MiB; imgmerge and
+# `qemu-img convert` both read the chain from its top and write raw.
 # Every timed command starts after `sync`, so write-back from an earlier run is not charged to it.
 # Times are wall-clock seconds (medians), RSS is the peak resident set from /usr/bin/time -v, sizes are
 # the output file's length in bytes.
@@ -22,7 +25,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir=${BENCH_DIR:-/var/tmp/diskshift-bench}
 rounds=${ROUNDS:-7}
-cases=${CASES:-a b c d e}
+cases=${CASES:-a b c d e f}
 build_dir=${BUILD_DIR:-$root/build-bench}
 bin=$build_dir/bin
 
@@ -77,6 +80,21 @@ make_source() {
     echo "$wanted" >"$recipe"
 }
 
+# The chain of case (f): in-chain-base.vmdk (sparse) and in-chain-delta.vmdk over it.
+make_chain_inputs() {
+    [[ " $cases " == *" f "* ]] || return 0
+    local base=$bench_dir/in-chain-base.vmdk delta=$bench_dir/in-chain-delta.vmdk
+    [[ -f $base ]] || qemu-img convert -f raw -O vmdk "$bench_dir/source.raw" "$base"
+    [[ -f $delta ]] && return 0
+    log "making $delta (52 writes of 4 MiB: 10% of the disk)"
+    qemu-img create -q -f vmdk -b "$(basename "$base")" -F vmdk "$delta"
+    local writes=() i
+    for ((i = 0; i < 52; i++)); do
+        writes+=(-c "write -q -P $((i + 1)) $((i * 39 + 3))M 4M")
+    done
+    qemu-io -f vmdk "${writes[@]}" "$delta"
+}
+
 make_inputs() {
     local q=(qemu-img convert -f raw)
     [[ -f $bench_dir/in-stream.vmdk ]] ||
@@ -116,6 +134,8 @@ median() { # median COLUMN FILE
 }
 
 # run_case KEY TITLE INPUT OURS_ARGS... -- QEMU_ARGS... [-- FLOOR]: alternate ours and qemu-img.
+# Ours is `imgconv OURS_ARGS INPUT OUTPUT`, or `$ours_tool OURS_ARGS INPUT $ours_out_flag OUTPUT`
+# when those variables are set.
 run_case() {
     local key=$1 title=$2 input=$3 out=$bench_dir/out
     shift 3
@@ -129,11 +149,11 @@ run_case() {
     for ((round = 1; round <= rounds; round++)); do
         # Who goes first alternates too, so neither always follows the other's clean-up.
         if ((round % 2)); then
-            measure "$key.ours" "$out" "$bin/imgconv" "${ours[@]}" "$input" "$out"
+            measure "$key.ours" "$out" "$bin/${ours_tool:-imgconv}" "${ours[@]}" "$input" ${ours_out_flag:-} "$out"
             measure "$key.qemu" "$out" qemu-img convert "${qemu[@]}" "$input" "$out"
         else
             measure "$key.qemu" "$out" qemu-img convert "${qemu[@]}" "$input" "$out"
-            measure "$key.ours" "$out" "$bin/imgconv" "${ours[@]}" "$input" "$out"
+            measure "$key.ours" "$out" "$bin/${ours_tool:-imgconv}" "${ours[@]}" "$input" ${ours_out_flag:-} "$out"
         fi
         if [[ -n $floor ]]; then
             measure "$key.floor" "$out" cp --sparse=always "$floor" "$out"
@@ -169,6 +189,7 @@ main() {
     build
     make_source
     make_inputs
+    make_chain_inputs
     declare -gA titles
     local s=$bench_dir/source.raw
     run_case a "stream-optimized VMDK -> raw" "$bench_dir/in-stream.vmdk" -O raw -- -O raw
@@ -176,6 +197,9 @@ main() {
     run_case c "dynamic VHD -> raw" "$bench_dir/in-dynamic.vhd" -O raw -- -f vpc -O raw -- "$s"
     run_case d "raw -> dynamic VHDX" "$s" -f raw -O vhdx -- -f raw -O vhdx -o subformat=dynamic -- "$s"
     run_case e "empty 127 GiB dynamic VHD -> raw" "$bench_dir/in-empty-127g.vhd" -O raw -- -f vpc -O raw
+    ours_tool=imgmerge ours_out_flag=--output \
+        run_case f "merge: 2 GiB sparse VMDK + delta rewriting 10% -> raw" "$bench_dir/in-chain-delta.vmdk" \
+        -O raw -- -f vmdk -O raw
     log "$(nproc) cores, $rounds rounds, medians; inputs in $bench_dir"
     print_table
     if [[ ${KEEP:-0} != 1 ]]; then

@@ -143,7 +143,7 @@ std::vector<std::filesystem::path> parent_candidates(const ChainLayer& child)
     std::ranges::replace(hint, '\\', '/');
     const std::filesystem::path written(hint);
     std::vector<std::filesystem::path> out;
-    if (written.is_relative()) {
+    if (written.is_relative() && !child.path.parent_path().empty()) {
         out.push_back(child.path.parent_path() / written);
     }
     out.push_back(written);

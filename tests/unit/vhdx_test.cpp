@@ -22,6 +22,7 @@
 #include "support/sparse_layout.hpp"
 #include "support/temp_dir.hpp"
 #include "support/text.hpp"
+#include "support/vhdx_differencing.hpp"
 #include "support/vhdx_log_writer.hpp"
 
 using namespace dstest;
@@ -82,59 +83,6 @@ void check_subformat(const std::string& subformat)
         CHECK(opened->info().cluster_size == block_size);
         std::filesystem::remove(image);
     }
-}
-
-
-/// A parent locator item (MS-VHDX 2.6.2.6) holding `entries`, keys and values in UTF-16LE.
-std::vector<std::byte> parent_locator(const std::vector<std::pair<std::string, std::string>>& entries)
-{
-    namespace vhdx = diskshift::formats::vhdx;
-    std::vector<std::byte> item(20 + 12 * entries.size());
-    std::copy(vhdx::vhdx_locator_type_guid.begin(), vhdx::vhdx_locator_type_guid.end(), item.begin());
-    diskshift::store_le<std::uint16_t>(item.data() + 18, static_cast<std::uint16_t>(entries.size()));
-    auto append_utf16 = [&](const std::string& text) {
-        const auto offset = static_cast<std::uint32_t>(item.size());
-        for (const char c : text) {
-            item.push_back(static_cast<std::byte>(c));
-            item.push_back(std::byte{0});
-        }
-        return offset;
-    };
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        const std::uint32_t key = append_utf16(entries[i].first);
-        const std::uint32_t value = append_utf16(entries[i].second);
-        std::byte* e = item.data() + 20 + 12 * i;
-        diskshift::store_le<std::uint32_t>(e, key);
-        diskshift::store_le<std::uint32_t>(e + 4, value);
-        diskshift::store_le<std::uint16_t>(e + 8, static_cast<std::uint16_t>(2 * entries[i].first.size()));
-        diskshift::store_le<std::uint16_t>(e + 10, static_cast<std::uint16_t>(2 * entries[i].second.size()));
-    }
-    return item;
-}
-
-/// Turns a qemu-made VHDX into a differencing one: sets HasParent and adds a parent locator item
-/// at 512 KiB into the metadata region (qemu's items are all in its first 64 KiB of items).
-void make_differencing(const std::filesystem::path& path)
-{
-    namespace vhdx = diskshift::formats::vhdx;
-    const VhdxRegions regions = read_vhdx_regions(path);
-    const std::uint64_t parameters = vhdx_metadata_item_offset(path, "CAA16737-FA36-4D43-B3B6-33F0AA44E76B");
-    patch_le32(path, parameters + 4, 2);  // HasParent
-    const std::vector<std::byte> locator = parent_locator({
-        {"parent_linkage", "{AABBCCDD-1122-3344-5566-778899AABBCC}"},
-        {"relative_path", ".\\parent.vhdx"},
-        {"absolute_win32_path", "C:\\vms\\parent.vhdx"},
-    });
-    patch_file(path, regions.metadata_offset + 512 * KiB, locator);
-    const std::vector<std::byte> table = read_whole_file(path);
-    const std::uint16_t count = diskshift::load_le<std::uint16_t>(table.data() + regions.metadata_offset + 10);
-    std::vector<std::byte> entry(32);
-    std::copy(vhdx::parent_locator_guid.begin(), vhdx::parent_locator_guid.end(), entry.begin());
-    diskshift::store_le<std::uint32_t>(entry.data() + 16, 512 * KiB);
-    diskshift::store_le<std::uint32_t>(entry.data() + 20, static_cast<std::uint32_t>(locator.size()));
-    diskshift::store_le<std::uint32_t>(entry.data() + 24, 4);  // IsRequired
-    patch_file(path, regions.metadata_offset + 32 + 32 * count, entry);
-    patch_le32(path, regions.metadata_offset + 8, static_cast<std::uint32_t>(count + 1) << 16);
 }
 
 }  // namespace
@@ -202,7 +150,11 @@ TEST_CASE("vhdx: a differencing disk names its parent, is refused alone, and rea
                           image.string(), "8M"});
     run_program("qemu-io", {"-f", "vhdx", "-c", "write -q -s " + random.string() + " 0 3M", image.string()});
     const std::vector<std::byte> written = random_bytes(3 * MiB, 11);
-    make_differencing(image);
+    make_differencing(image, {
+                                 {"parent_linkage", "{AABBCCDD-1122-3344-5566-778899AABBCC}"},
+                                 {"relative_path", ".\\parent.vhdx"},
+                                 {"absolute_win32_path", "C:\\vms\\parent.vhdx"},
+                             });
 
     // 1 MiB blocks of 512-byte sectors: chunk ratio 4096, the first chunk's bitmap entry is 4096.
     const VhdxRegions regions = read_vhdx_regions(image);

@@ -32,7 +32,7 @@ void print_text(const CommitCli& commit, const CommitStats& s)
                    commit.base, human_size(s.restored_bytes));
         return;
     }
-    fmt::print("{}: {}: the deltas define {}, of which {} differed from the base\n", commit.base,
+    fmt::print("{}: {}: the deltas define {}; this run replaced {} that differed from the base\n", commit.base,
                s.resumed ? "resumed and committed" : "committed", human_size(s.delta_bytes),
                human_size(s.changed_bytes));
     fmt::print("{}: wrote {} to the base and {} to the undo journal, in {} batches; journal removed\n",

@@ -1,6 +1,7 @@
 #include "ops/read_write_file.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,6 +95,14 @@ void ReadWriteFile::sync_data()
     if (::fdatasync(fd_) != 0) {
         fail_errno(errno, "{}: cannot flush the data to disk", name_);
     }
+}
+
+void ReadWriteFile::rename(const std::filesystem::path& from, const std::filesystem::path& to)
+{
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+        fail_errno(errno, "{}: cannot rename {} into place", to.string(), from.string());
+    }
+    name_ = to.string();
 }
 
 void sync_folder_of(const std::filesystem::path& path)

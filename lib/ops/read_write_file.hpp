@@ -31,6 +31,8 @@ public:
     void truncate(std::uint64_t size);
     /// fdatasync: the data written so far survives a crash or a power cut.
     void sync_data();
+    /// Renames the file from `from` to `to`, which must not exist; the file keeps being written.
+    void rename(const std::filesystem::path& from, const std::filesystem::path& to);
 
 private:
     std::string name_;

@@ -170,7 +170,15 @@ UndoJournal::UndoJournal(ReadWriteFile file, JournalState state) : file_(std::mo
 
 UndoJournal UndoJournal::create(const std::filesystem::path& path, const JournalHeader& header)
 {
-    ReadWriteFile file(path, ReadWriteFile::Mode::create_new);
+    // The header is written and synced under a temporary name, then renamed into place (never
+    // over an existing journal): a journal is either absent or starts with a whole header. A
+    // temporary file a killed run left behind is replaced.
+    std::filesystem::path temporary = path;
+    temporary += ".new";
+    if (::unlink(temporary.c_str()) != 0 && errno != ENOENT) {
+        fail_errno(errno, "{}: cannot remove the unfinished journal a killed run left", temporary.string());
+    }
+    ReadWriteFile file(temporary, ReadWriteFile::Mode::create_new);
     const std::string text = header_json(header);
     std::vector<std::byte> bytes(header_prefix_size + text.size());
     std::memcpy(bytes.data(), header_magic.data(), header_magic.size());
@@ -179,6 +187,7 @@ UndoJournal UndoJournal::create(const std::filesystem::path& path, const Journal
     std::memcpy(bytes.data() + header_prefix_size, text.data(), text.size());
     file.write_at(bytes, 0);
     file.sync_data();
+    file.rename(temporary, path);
     sync_folder_of(path);
     JournalState state;
     state.header = header;

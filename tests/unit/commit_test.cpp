@@ -275,3 +275,15 @@ TEST_CASE("commit_deltas_into: a VMDK delta with zeroed grains over a raw base e
     CHECK(stats.base_bytes_written == stats.changed_bytes);
     CHECK(dir.names() == std::vector<std::string>{"base-flat.vmdk", "base.vmdk", "expected.raw", "top.vmdk"});
 }
+
+TEST_CASE("commit_into: a journal killed while being created is no interrupted commit and is replaced")
+{
+    const CommitFixture f(spread_spec());
+    // The journal is made under this name and renamed into place once its header is synced.
+    fs::path unfinished = undo_journal_path(f.base);
+    unfinished += ".new";
+    dstest::write_text_file(unfinished, "DSUN");
+    f.commit();
+    CHECK(f.base_is_merged());
+    CHECK(f.dir.names() == std::vector<std::string>{"base.vhd", "delta.vhd"});
+}

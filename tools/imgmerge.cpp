@@ -5,6 +5,7 @@
 #include <diskshift/merge.hpp>
 
 #include "common/cli.hpp"
+#include "common/commit_cli.hpp"
 
 int main(int argc, char** argv)
 {
@@ -35,10 +36,16 @@ int main(int argc, char** argv)
     app.add_flag("-p,--progress", progress, "Show progress on stderr when it is a terminal");
     app.add_option("--threads", convert.threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 1024));
     app.add_flag("--sync", sync, "Flush DST to disk before it appears, so it survives a power cut (slower)");
+    diskshift::cli::CommitCli commit;
+    diskshift::cli::add_commit_options(app, commit);
     app.add_option("FILES", files, "TOP, the newest delta (its parents are found by their hints); with --chain: "
                                    "BASE DELTA1 ... DELTAn")
         ->required();
     app.callback([&] {
+        diskshift::cli::check_commit_usage(commit, !dash_o.empty() || !destination.empty(), explicit_chain);
+        if (commit.active()) {
+            return;
+        }
         for (const std::string& value : dash_o) {
             if (value.find('=') != std::string::npos) {
                 output_options.push_back(value);
@@ -57,6 +64,11 @@ int main(int argc, char** argv)
     });
 
     return diskshift::cli::run(app, argc, argv, [&] {
+        if (commit.active()) {
+            diskshift::cli::run_commit(commit, files, skip_identity,
+                                       diskshift::cli::progress_callback(progress, false));
+            return;
+        }
         for (const std::string& text : output_options) {
             convert.options.parse(text);
         }

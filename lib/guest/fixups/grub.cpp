@@ -148,9 +148,9 @@ std::string menu_default(const std::string& grub_cfg, const std::string& version
     std::vector<int> open_depths;
     for (const auto& line : split_lines(grub_cfg)) {
         std::smatch m;
-        if (std::regex_match(line, m, entry)) {
+        if (matches(line, m, entry)) {
             std::string name = m[1].matched ? m[1].str() : m[2].str();
-            if (std::smatch id; std::regex_search(line, id, entry_id)) {
+            if (std::smatch id; contains_match(line, id, entry_id)) {
                 name = id[1].str();
             }
             if (depth == 0) {
@@ -161,7 +161,7 @@ std::string menu_default(const std::string& grub_cfg, const std::string& version
             ++depth;
             continue;
         }
-        if (std::regex_search(line, m, kernel) && m[1].str().ends_with("vmlinuz-" + version) && !open.empty()) {
+        if (contains_match(line, m, kernel) && m[1].str().ends_with("vmlinuz-" + version) && !open.empty()) {
             return open.size() == 1 && top_level_entries == 1 ? "0" : joined(open, ">");
         }
         const auto trimmed = words_of(line);
@@ -257,7 +257,7 @@ std::string serial_command(const std::string& console)
 {
     static const std::regex serial(R"(ttyS([0-9]+)(?:,([0-9]+))?.*)");
     std::smatch m;
-    if (!std::regex_match(console, m, serial)) {
+    if (!matches(console, m, serial)) {
         return {};
     }
     return "serial --unit=" + m[1].str() + (m[2].matched ? " --speed=" + m[2].str() : std::string());
@@ -332,7 +332,7 @@ TextEdit edit_grub_cfg(const std::string& text, const OsInfo& os, const FixOptio
     for (auto& line : lines) {
         std::smatch m;
         const std::string wanted = std::to_string(options.grub_timeout_seconds);
-        if (std::regex_match(line, m, timeout) && m[2].str() != wanted) {
+        if (matches(line, m, timeout) && m[2].str() != wanted) {
             line = m[1].str() + wanted;
             edit.details.push_back("timeout " + wanted);
         }
@@ -403,7 +403,7 @@ void fix_grub_legacy(GuestFs& fs, const std::string& path, const OsInfo& os, con
     static const std::regex setting(R"((\s*(default|timeout)(\s*=\s*|\s+))(\S+)\s*)");
     for (auto& line : lines) {
         std::smatch m;
-        if (!std::regex_match(line, m, setting)) {
+        if (!matches(line, m, setting)) {
             continue;
         }
         const bool is_default = m[2].str() == "default";
@@ -436,7 +436,7 @@ void fix_device_map(GuestFs& fs, const OsInfo& os, std::vector<Change>& changes)
         auto lines = split_lines(fs.read_file(path));
         for (auto& line : lines) {
             std::smatch m;
-            if (!std::regex_match(line, m, mapping)) {
+            if (!matches(line, m, mapping)) {
                 continue;
             }
             const auto disk = std::stoul(m[2].str());

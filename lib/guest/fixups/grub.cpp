@@ -238,14 +238,16 @@ std::string grub2_default(GuestFs& fs, const std::string& grub_cfg_path, const K
     return newest ? "0" : std::string();
 }
 
-/// The grub.cfg GRUB 2 reads: under /boot, or on the EFI system partition unless that one only
-/// chains to /boot/grub2/grub.cfg (the Fedora 34+/RHEL 9 wrapper).
-std::string grub2_cfg(const GuestFs& fs)
+/// The grub.cfg GRUB 2 reads: on a UEFI guest the one on the EFI system partition, unless that one
+/// only chains to /boot/grub2/grub.cfg (the Fedora 34+/RHEL 9 wrapper); else the one under /boot.
+std::string grub2_cfg(const GuestFs& fs, const OsInfo& os)
 {
-    for (const auto& efi_folder : fs.list("/boot/efi/EFI")) {
-        const std::string path = "/boot/efi/EFI/" + efi_folder + "/grub.cfg";
-        if (fs.exists(path) && fs.read_file(path).find("configfile") == std::string::npos) {
-            return path;
+    if (os.firmware != "bios") {
+        for (const auto& efi_folder : fs.list("/boot/efi/EFI")) {
+            const std::string path = "/boot/efi/EFI/" + efi_folder + "/grub.cfg";
+            if (fs.exists(path) && fs.read_file(path).find("configfile") == std::string::npos) {
+                return path;
+            }
         }
     }
     return fs.exists("/boot/grub2/grub.cfg") || fs.is_directory("/boot/grub2") ? "/boot/grub2/grub.cfg"
@@ -361,9 +363,11 @@ void fix_bls_entries(GuestFs& fs, const OsInfo& os, const FixOptions& options, s
 void fix_grub2(GuestFs& fs, const OsInfo& os, const FixOptions& options, const Kernel* kernel, bool newest,
                std::vector<Change>& changes)
 {
-    const std::string cfg = grub2_cfg(fs);
+    const std::string cfg = grub2_cfg(fs, os);
     const std::string defaults = "/etc/default/grub";
-    const auto tool = regenerate_command(fs, cfg);
+    // grub-mkconfig writes linux16 or linuxefi after the firmware it runs on: in the (BIOS)
+    // appliance it would make a UEFI guest's menu unbootable, so a UEFI menu is edited instead.
+    const auto tool = os.firmware == "uefi" ? std::vector<std::string>{} : regenerate_command(fs, cfg);
     fix_bls_entries(fs, os, options, changes);
     if (tool.empty() || !fs.exists(defaults)) {
         // No way to regenerate it: the menu itself is edited.

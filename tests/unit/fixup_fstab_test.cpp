@@ -114,3 +114,15 @@ TEST_CASE("fixup fstab: by-id names need a single disk; crypttab and the Debian 
     CHECK(guest.list("/etc/initramfs-tools/conf.d") == std::vector<std::string>{"resume"});
     CHECK(fixups::fix_fstab(guest, os, FixOptions{}).empty());
 }
+
+TEST_CASE("fixup fstab: a hostile fstab with a huge device name and a huge line changes nothing and does not crash")
+{
+    dstest::TempDir dir;
+    const std::string fstab = "/dev/sd" + std::string(200000, 'a') + "1 /x ext4 defaults 0 0\n" +
+                              "/dev/mapper/" + std::string(200000, 'v') + " / xfs defaults 0 0\n";
+    dstest::put_file(dir / "etc/fstab", fstab);
+    LocalDirGuestFs guest(dir.path());
+
+    CHECK(fixups::fix_fstab(guest, centos7_single_disk(), FixOptions{}).empty());
+    CHECK(guest.read_file("/etc/fstab") == fstab);
+}

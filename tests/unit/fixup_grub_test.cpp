@@ -163,3 +163,28 @@ TEST_CASE("fixup grub: GRUB legacy default, timeout and kernel lines")
           " console=ttyS1 net.ifnames=0 biosdevname=0\n\tinitrd /initramfs-" + older + ".img\n");
     CHECK(fixups::fix_grub(guest, os, FixOptions{}).empty());
 }
+
+TEST_CASE("fixup grub: a UEFI guest's grub.cfg on the EFI partition is edited, never regenerated in the BIOS appliance")
+{
+    dstest::TempDir dir;
+    const std::string version = "3.10.0-1160.el7.x86_64";
+    put_kernel(dir, version, true);
+    dstest::put_file(dir / "etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"rhgb\"\n");
+    const std::string menu = "set timeout=5\nmenuentry 'CentOS' {\n\tlinuxefi /vmlinuz-" + version +
+                             " root=/dev/sda2 ro\n\tinitrdefi /initramfs-" + version + ".img\n}\n";
+    dstest::put_file(dir / "boot/efi/EFI/centos/grub.cfg", menu);
+    dstest::put_fake_tool(dir.path(), "/usr/sbin/grub2-mkconfig");
+    LocalDirGuestFs guest(dir.path());
+    OsInfo os = single_disk("grub2");
+    os.firmware = "uefi";
+
+    const auto changes = fixups::fix_grub(guest, os, FixOptions{});
+    CHECK(dstest::fake_tool_calls(dir.path()).empty());
+    CHECK(guest.read_file("/boot/efi/EFI/centos/grub.cfg") ==
+          "set timeout=1\nmenuentry 'CentOS' {\n\tlinuxefi /vmlinuz-" + version + " root=UUID=" + root_uuid +
+          " ro net.ifnames=0 biosdevname=0 console=tty0 console=ttyS0,115200\n\tinitrdefi /initramfs-" + version +
+          ".img\n}\n");
+    CHECK(guest.read_file("/boot/efi/EFI/centos/grub.cfg.diskshift.orig") == menu);
+    CHECK(guest.read_file("/etc/default/grub").starts_with("GRUB_TIMEOUT=1\nGRUB_CMDLINE_LINUX=\"rhgb net.ifnames=0"));
+    CHECK(fixups::fix_grub(guest, os, FixOptions{}).empty());
+}

@@ -7,6 +7,21 @@ bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 }  // namespace
 
+bool matches(const std::string& text, std::smatch& match, const std::regex& pattern)
+{
+    return text.size() <= max_matched_length && std::regex_match(text, match, pattern);
+}
+
+bool matches(const std::string& text, const std::regex& pattern)
+{
+    return text.size() <= max_matched_length && std::regex_match(text, pattern);
+}
+
+bool contains_match(const std::string& text, std::smatch& match, const std::regex& pattern)
+{
+    return text.size() <= max_matched_length && std::regex_search(text, match, pattern);
+}
+
 std::vector<std::string> split_lines(std::string_view text)
 {
     std::vector<std::string> lines;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,16 @@
 #include "guest/file_edit.hpp"
 
 namespace diskshift::guest::fixups {
+
+/// Text longer than this is never given to std::regex, whose matcher recurses per character
+/// (libstdc++): a hostile guest file must not exhaust the stack. Device names, interface names and
+/// the configuration lines matched are far shorter.
+inline constexpr std::size_t max_matched_length = 1024;
+
+/// std::regex_match / std::regex_search, false for text over max_matched_length.
+bool matches(const std::string& text, std::smatch& match, const std::regex& pattern);
+bool matches(const std::string& text, const std::regex& pattern);
+bool contains_match(const std::string& text, std::smatch& match, const std::regex& pattern);
 
 /// The lines of `text` without their '\n'; joining them with '\n' gives `text` back (a final
 /// newline becomes a last empty line).

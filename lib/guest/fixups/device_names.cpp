@@ -40,10 +40,10 @@ std::optional<DiskPosition> kernel_name_position(const std::string& name)
     static const std::regex nvme(R"(/dev/nvme([0-9]{1,4})n[0-9]{1,4}(?:p([0-9]{1,4}))?)");
     static const std::regex cciss(R"(/dev/cciss/c[0-9]{1,4}d([0-9]{1,4})(?:p([0-9]{1,4}))?)");
     std::smatch m;
-    if (std::regex_match(name, m, lettered)) {
+    if (matches(name, m, lettered)) {
         return DiskPosition{letters_to_index(m[1].str()), number_or_zero(m[2])};
     }
-    if (std::regex_match(name, m, nvme) || std::regex_match(name, m, cciss)) {
+    if (matches(name, m, nvme) || matches(name, m, cciss)) {
         return DiskPosition{number_or_zero(m[1]), number_or_zero(m[2])};
     }
     return std::nullopt;
@@ -86,7 +86,7 @@ DeviceLookup by_id_or_path(const std::string& id, const OsInfo& os)
     }
     static const std::regex partition_suffix(R"(.*-part([0-9]{1,4}))");
     std::smatch m;
-    const unsigned partition = std::regex_match(id, m, partition_suffix) ? number_or_zero(m[1]) : 0;
+    const unsigned partition = matches(id, m, partition_suffix) ? number_or_zero(m[1]) : 0;
     return at_position({0, partition}, os);
 }
 
@@ -132,7 +132,7 @@ DeviceLookup lookup_device(std::string_view name_view, const OsInfo& os)
     }
     // /dev/mapper/<name>, /dev/<vg>/<lv>, /dev/md<n>: named by LVM, device-mapper or MD metadata.
     static const std::regex stable_names(R"(/dev/(?:mapper/.+|md[0-9].*|md/.+|[^/]+/[^/]+))");
-    if (std::regex_match(name, stable_names)) {
+    if (matches(name, stable_names)) {
         return {DeviceLookup::Kind::stable, {}};
     }
     return {DeviceLookup::Kind::not_a_device, {}};

@@ -148,9 +148,9 @@ std::string menu_default(const std::string& grub_cfg, const std::string& version
     std::vector<int> open_depths;
     for (const auto& line : split_lines(grub_cfg)) {
         std::smatch m;
-        if (std::regex_match(line, m, entry)) {
+        if (matches(line, m, entry)) {
             std::string name = m[1].matched ? m[1].str() : m[2].str();
-            if (std::smatch id; std::regex_search(line, id, entry_id)) {
+            if (std::smatch id; contains_match(line, id, entry_id)) {
                 name = id[1].str();
             }
             if (depth == 0) {
@@ -161,7 +161,7 @@ std::string menu_default(const std::string& grub_cfg, const std::string& version
             ++depth;
             continue;
         }
-        if (std::regex_search(line, m, kernel) && m[1].str().ends_with("vmlinuz-" + version) && !open.empty()) {
+        if (contains_match(line, m, kernel) && m[1].str().ends_with("vmlinuz-" + version) && !open.empty()) {
             return open.size() == 1 && top_level_entries == 1 ? "0" : joined(open, ">");
         }
         const auto trimmed = words_of(line);
@@ -238,14 +238,16 @@ std::string grub2_default(GuestFs& fs, const std::string& grub_cfg_path, const K
     return newest ? "0" : std::string();
 }
 
-/// The grub.cfg GRUB 2 reads: under /boot, or on the EFI system partition unless that one only
-/// chains to /boot/grub2/grub.cfg (the Fedora 34+/RHEL 9 wrapper).
-std::string grub2_cfg(const GuestFs& fs)
+/// The grub.cfg GRUB 2 reads: on a UEFI guest the one on the EFI system partition, unless that one
+/// only chains to /boot/grub2/grub.cfg (the Fedora 34+/RHEL 9 wrapper); else the one under /boot.
+std::string grub2_cfg(const GuestFs& fs, const OsInfo& os)
 {
-    for (const auto& efi_folder : fs.list("/boot/efi/EFI")) {
-        const std::string path = "/boot/efi/EFI/" + efi_folder + "/grub.cfg";
-        if (fs.exists(path) && fs.read_file(path).find("configfile") == std::string::npos) {
-            return path;
+    if (os.firmware != "bios") {
+        for (const auto& efi_folder : fs.list("/boot/efi/EFI")) {
+            const std::string path = "/boot/efi/EFI/" + efi_folder + "/grub.cfg";
+            if (fs.exists(path) && fs.read_file(path).find("configfile") == std::string::npos) {
+                return path;
+            }
         }
     }
     return fs.exists("/boot/grub2/grub.cfg") || fs.is_directory("/boot/grub2") ? "/boot/grub2/grub.cfg"
@@ -257,7 +259,7 @@ std::string serial_command(const std::string& console)
 {
     static const std::regex serial(R"(ttyS([0-9]+)(?:,([0-9]+))?.*)");
     std::smatch m;
-    if (!std::regex_match(console, m, serial)) {
+    if (!matches(console, m, serial)) {
         return {};
     }
     return "serial --unit=" + m[1].str() + (m[2].matched ? " --speed=" + m[2].str() : std::string());
@@ -332,7 +334,7 @@ TextEdit edit_grub_cfg(const std::string& text, const OsInfo& os, const FixOptio
     for (auto& line : lines) {
         std::smatch m;
         const std::string wanted = std::to_string(options.grub_timeout_seconds);
-        if (std::regex_match(line, m, timeout) && m[2].str() != wanted) {
+        if (matches(line, m, timeout) && m[2].str() != wanted) {
             line = m[1].str() + wanted;
             edit.details.push_back("timeout " + wanted);
         }
@@ -361,9 +363,11 @@ void fix_bls_entries(GuestFs& fs, const OsInfo& os, const FixOptions& options, s
 void fix_grub2(GuestFs& fs, const OsInfo& os, const FixOptions& options, const Kernel* kernel, bool newest,
                std::vector<Change>& changes)
 {
-    const std::string cfg = grub2_cfg(fs);
+    const std::string cfg = grub2_cfg(fs, os);
     const std::string defaults = "/etc/default/grub";
-    const auto tool = regenerate_command(fs, cfg);
+    // grub-mkconfig writes linux16 or linuxefi after the firmware it runs on: in the (BIOS)
+    // appliance it would make a UEFI guest's menu unbootable, so a UEFI menu is edited instead.
+    const auto tool = os.firmware == "uefi" ? std::vector<std::string>{} : regenerate_command(fs, cfg);
     fix_bls_entries(fs, os, options, changes);
     if (tool.empty() || !fs.exists(defaults)) {
         // No way to regenerate it: the menu itself is edited.
@@ -403,7 +407,7 @@ void fix_grub_legacy(GuestFs& fs, const std::string& path, const OsInfo& os, con
     static const std::regex setting(R"((\s*(default|timeout)(\s*=\s*|\s+))(\S+)\s*)");
     for (auto& line : lines) {
         std::smatch m;
-        if (!std::regex_match(line, m, setting)) {
+        if (!matches(line, m, setting)) {
             continue;
         }
         const bool is_default = m[2].str() == "default";
@@ -436,7 +440,7 @@ void fix_device_map(GuestFs& fs, const OsInfo& os, std::vector<Change>& changes)
         auto lines = split_lines(fs.read_file(path));
         for (auto& line : lines) {
             std::smatch m;
-            if (!std::regex_match(line, m, mapping)) {
+            if (!matches(line, m, mapping)) {
                 continue;
             }
             const auto disk = std::stoul(m[2].str());

@@ -29,7 +29,7 @@ constexpr std::string_view first_nic = "eth0";
 bool is_ethernet_name(const std::string& name)
 {
     static const std::regex ethernet(R"((?:eth[0-9]+|en[a-z0-9]+|em[0-9]+|p[0-9]+p[0-9]+)(?:[.:][0-9]+)?)");
-    return std::regex_match(name, ethernet);
+    return matches(name, ethernet);
 }
 
 /// Names loaders skip: editor and package-manager leftovers.
@@ -305,19 +305,20 @@ void fix_interfaces(GuestFs& fs, std::vector<Change>& changes)
 
 bool is_ethernet_netplan(const std::string& name, const std::string& text)
 {
-    static const std::regex ethernets(R"((^|\n)[ \t]*ethernets[ \t]*:)");
-    return (name.ends_with(".yaml") || name.ends_with(".yml")) && std::regex_search(text, ethernets);
+    static const std::regex ethernets(R"([ \t]*ethernets[ \t]*:.*)");
+    return (name.ends_with(".yaml") || name.ends_with(".yml")) &&
+           std::ranges::any_of(split_lines(text), [](const std::string& line) { return matches(line, ethernets); });
 }
 
 /// The `renderer:` value of the first file that sets one ("networkd" when none does).
 std::string netplan_renderer(const GuestFs& fs, const std::vector<std::string>& files)
 {
-    static const std::regex renderer(R"((?:^|\n)[ \t]*renderer[ \t]*:[ \t]*([A-Za-z]+))");
+    static const std::regex renderer(R"([ \t]*renderer[ \t]*:[ \t]*([A-Za-z]+).*)");
     for (const auto& file : files) {
-        const std::string text = fs.read_file(file);
-        std::smatch m;
-        if (std::regex_search(text, m, renderer)) {
-            return m[1].str();
+        for (const auto& line : split_lines(fs.read_file(file))) {
+            if (std::smatch m; matches(line, m, renderer)) {
+                return m[1].str();
+            }
         }
     }
     return "networkd";

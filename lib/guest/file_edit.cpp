@@ -9,7 +9,8 @@ std::string parent_folder(const std::string& path)
     return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
 }
 
-/// Copies the original of `path` to its backup place unless an earlier run kept one already.
+}  // namespace
+
 std::string keep_original(GuestFs& fs, const std::string& path, BackupPlace place)
 {
     std::string backup = backup_path(path, place);
@@ -19,8 +20,6 @@ std::string keep_original(GuestFs& fs, const std::string& path, BackupPlace plac
     }
     return backup;
 }
-
-}  // namespace
 
 std::string backup_path(const std::string& path, BackupPlace place)
 {

@@ -28,6 +28,10 @@ inline constexpr std::string_view backup_folder = "/var/lib/diskshift/backup";
 /// Where the original of `path` goes for `place`.
 std::string backup_path(const std::string& path, BackupPlace place);
 
+/// Copies `path` to its backup place unless an earlier run kept its original there already (the
+/// first original wins); returns the backup's path. For files a guest tool rewrites (an initrd).
+std::string keep_original(GuestFs& fs, const std::string& path, BackupPlace place);
+
 /// Replaces the content of `path` (an existing file) with `content`. Returns nothing when the
 /// content is already that; otherwise keeps the original (unless a backup from an earlier run is
 /// there already: the first original wins) and returns an "edited" change.

@@ -239,6 +239,16 @@ const xmlNode* first_child(const xmlNode* parent, std::string_view name)
 // ---------------------------------------------------------------------------------------------
 // The parser
 
+/// "2.0" for the envelope/2 namespace, "0.9" for the draft's namespace or ovf:version="0.9"
+/// (oVirt writes it with the envelope/1/ namespace), "1.0" otherwise.
+std::string envelope_version(const xmlNode* root)
+{
+    const std::string_view uri = root->ns ? to_view(root->ns->href) : std::string_view{};
+    if (contains(uri, "envelope/2")) return "2.0";
+    if (contains(uri, "vmware.com") || attribute_or_empty(root, "version").starts_with("0.")) return "0.9";
+    return "1.0";
+}
+
 /// One RASD item (Item, StorageItem or EthernetPortItem): the fields importers use (ova-ovf.md §1.6).
 struct RasdItem {
     std::string instance_id, resource_type, subtype, parent, address, address_on_parent, host_resource;
@@ -313,6 +323,7 @@ private:
         fail(Errc::corrupt, "{}: {}", name_, fmt::format(format, std::forward<Args>(args)...));
     }
 
+    void find_system(const xmlNode* parent, const xmlNode*& system);
     void read_files(const xmlNode* references);
     void read_disks(const xmlNode* section);
     std::uint64_t disk_capacity(const xmlNode* disk, const std::string& disk_id);
@@ -352,37 +363,17 @@ OvfDescriptor Parser::parse(const xmlNode* root)
     if (local_name(root) != "Envelope" || !is_ovf(root))
         corrupt("the root element is <{}>, not an OVF Envelope in the DMTF OVF namespace", to_view(root->name));
     if (!root->ns) warning("the Envelope has no namespace; read as OVF 1.0");
-    const std::string_view uri = root->ns ? to_view(root->ns->href) : std::string_view{};
-    const std::string declared = attribute_or_empty(root, "version");
-    out_.version = contains(uri, "envelope/2") ? "2.0"
-                   : contains(uri, "vmware.com") || declared.starts_with("0.") ? "0.9"
-                                                                               : "1.0";
+    out_.version = envelope_version(root);
 
     std::vector<const xmlNode*> disk_sections;
     const xmlNode* system = nullptr;
-    std::function<void(const xmlNode*)> find_system = [&](const xmlNode* parent) {
-        for (const xmlNode* child : child_elements(parent)) {
-            if (!is_ovf(child)) continue;
-            const std::string kind = kind_of(child);
-            if (kind == "VirtualSystem") {
-                if (system) {
-                    warning("more than one VirtualSystem; only the first (\"{}\") is read",
-                            attribute_or_empty(system, "id"));
-                } else {
-                    system = child;
-                }
-            } else if (kind == "VirtualSystemCollection") {
-                find_system(child);
-            }
-        }
-    };
     for (const xmlNode* child : child_elements(root)) {
         if (!is_ovf(child)) continue;
         const std::string kind = kind_of(child);
         if (kind == "References") read_files(child);
         else if (kind == "DiskSection") disk_sections.push_back(child);
     }
-    find_system(root);
+    find_system(root, system);
     // Properties first: a capacity may be "${property}" (DSP0243 9.1).
     if (system)
         for (const xmlNode* child : child_elements(system))
@@ -393,6 +384,21 @@ OvfDescriptor Parser::parse(const xmlNode* root)
     if (system) read_system(system);
     else warning("no VirtualSystem: no machine facts");
     return std::move(out_);
+}
+
+void Parser::find_system(const xmlNode* parent, const xmlNode*& system)
+{
+    for (const xmlNode* child : child_elements(parent)) {
+        if (!is_ovf(child)) continue;
+        const std::string kind = kind_of(child);
+        if (kind == "VirtualSystemCollection") {
+            find_system(child, system);  // depth bounded by libxml2's nesting limit
+        } else if (kind == "VirtualSystem" && system) {
+            warning("more than one VirtualSystem; only the first (\"{}\") is read", attribute_or_empty(system, "id"));
+        } else if (kind == "VirtualSystem") {
+            system = child;
+        }
+    }
 }
 
 void Parser::read_files(const xmlNode* references)

@@ -40,6 +40,8 @@ TEST_CASE("write_ova: the OVA's -o keys are parsed and checked, the others are l
     CHECK(options.os_type == "windows9_64Guest");
     CHECK(options.cpus == 4);
     CHECK(options.memory_mib == 2048);
+    CHECK(options.firmware == "bios");
+    CHECK(options_from("firmware=efi").firmware == "efi");
     diskshift::OptionMap rest = options.disk_options;
     CHECK(rest.take("hwversion") == "14");
     CHECK(rest.empty());

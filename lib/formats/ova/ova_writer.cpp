@@ -184,6 +184,7 @@ public:
     void write_zeroes(std::uint64_t offset, std::uint64_t length) override
     {
         hash_up_to(offset);
+        file_.write_zeroes(base_ + offset, length);
         size_ = std::max(size_, offset + length);
         hash_up_to(offset + length);
     }

@@ -46,7 +46,7 @@ int main(int argc, char** argv)
     app.add_flag("--json", json, "Print a JSON summary of the conversion on stdout");
     // CLI11 gives every positional argument to the SRC list, so the callback takes DST from its end.
     app.add_option("SRC", sources, "The image to read (with -O ova, one or more: the VM's disks)")->required();
-    app.add_option("DST", destination, "The image to write");
+    app.add_option("DST", destination, "The image to write (required: the last argument)");
     // -O ova packages several disks; its -o values (name, os, cpus, memory) are checked as usage.
     diskshift::OvaWriteOptions ova;
     app.callback([&] {

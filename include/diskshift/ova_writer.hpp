@@ -18,6 +18,7 @@ struct OvaWriteOptions {
     std::string os_type = "otherGuest64";  ///< VMware's guest id (vmw:osType), e.g. "ubuntu64Guest"
     unsigned cpus = 1;
     std::uint64_t memory_mib = 1024;
+    std::string firmware = "bios";        ///< "bios" or "efi" (a UEFI guest boots only with "efi")
     /// Options of each disk's VMDK writer (compression_level, adapter_type, hwversion, …);
     /// subformat is always streamOptimized.
     OptionMap disk_options;
@@ -27,7 +28,8 @@ struct OvaWriteOptions {
 };
 
 /// Moves the OVA's own `-o` keys from `options` into `out`: name (the VM's name), os (vmw:osType),
-/// cpus (1-768), memory (MiB, 4 to 16 TiB, with an optional M/G/T suffix). The keys left over are
+/// cpus (1-768), memory (MiB, 4 MiB to 24 TiB, with an optional M/G/T suffix), firmware (bios or
+/// efi). The keys left over are
 /// the disks' VMDK options. A bad value throws Error(Errc::invalid_argument).
 void take_ova_options(OptionMap& options, OvaWriteOptions& out);
 

@@ -127,7 +127,7 @@ TEST_CASE("imgconv -O ova: two disks become OVF, manifest and two stream VMDKs t
     };
     const std::filesystem::path ova = dir / "appliance.ova";
     const ProcessResult run =
-        run_tool("imgconv", {"-O", "ova", "-o", "name=web01,os=ubuntu64Guest,cpus=2,memory=2G", "--json",
+        run_tool("imgconv", {"-O", "ova", "-o", "name=web01,os=ubuntu64Guest,cpus=2,memory=2G,firmware=efi", "--json",
                              disks[0].path.string(), disks[1].path.string(), ova.string()});
     INFO(run.describe());
     REQUIRE(run.exit_code() == 0);
@@ -141,6 +141,8 @@ TEST_CASE("imgconv -O ova: two disks become OVF, manifest and two stream VMDKs t
     };
     CHECK(quantity(3) == "2");     // CPUs
     CHECK(quantity(4) == "2048");  // memory, MiB
+    CHECK(xpath_string(ovf, "//*[local-name()='Config'][@*[local-name()='key']='firmware']/@*[local-name()='value']") ==
+          "efi");
     CHECK(contains(read_text_file(ovf), "web01"));
     const nlohmann::json summary = nlohmann::json::parse(run.out);
     CHECK(summary.at("size") == std::filesystem::file_size(ova));
@@ -182,7 +184,7 @@ TEST_CASE("imgconv -O ova: bad -o values and several sources for another format 
     const SourceDisk disk = make_disk(dir, "disk", "raw", {MiB, {{0, 4 * KiB}}}, seed);
     const std::filesystem::path ova = dir / "bad.ova";
     for (const std::string& option : std::vector<std::string>{"cpus=0", "cpus=2x", "cpus=769", "memory=1", "memory=4Q", "memory=-5",
-                                     "os=not-a-guest", "os=linux", "name=", "name=" + std::string(81, 'n')}) {
+                                     "os=not-a-guest", "os=linux", "firmware=uefi", "name=", "name=" + std::string(81, 'n')}) {
         CAPTURE(option);
         const ProcessResult run =
             run_tool("imgconv", {"-f", "raw", "-O", "ova", "-o", option, disk.path.string(), ova.string()});

@@ -101,6 +101,15 @@ std::string parse_os_type(const std::string& text)
     return text;
 }
 
+/// The firmware the VM boots with: VMware's vmw:Config "firmware" values.
+std::string parse_firmware(const std::string& text)
+{
+    if (text != "bios" && text != "efi") {
+        fail(Errc::invalid_argument, "ova: firmware={} is not bios or efi", text);
+    }
+    return text;
+}
+
 std::string parse_name(const std::string& text)
 {
     const bool printable = std::ranges::none_of(text, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
@@ -175,6 +184,7 @@ public:
     void write_zeroes(std::uint64_t offset, std::uint64_t length) override
     {
         hash_up_to(offset);
+        file_.write_zeroes(base_ + offset, length);
         size_ = std::max(size_, offset + length);
         hash_up_to(offset + length);
     }
@@ -276,6 +286,7 @@ public:
         machine_.os_type = options_.os_type;
         machine_.cpus = options_.cpus;
         machine_.memory_mib = options_.memory_mib;
+        machine_.firmware = options_.firmware;
         const std::string stem = member_stem(machine_.name);
         ovf_name_ = stem + ".ovf";
         manifest_name_ = stem + ".mf";
@@ -391,6 +402,9 @@ void take_ova_options(OptionMap& options, OvaWriteOptions& out)
     }
     if (const auto memory = options.take("memory")) {
         out.memory_mib = parse_memory_mib(*memory);
+    }
+    if (const auto firmware = options.take("firmware")) {
+        out.firmware = parse_firmware(*firmware);
     }
 }
 

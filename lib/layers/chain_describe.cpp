@@ -61,9 +61,11 @@ void describe_chain_text(std::ostream& out, const Chain& chain)
     std::size_t depth = 0;
     for (const auto& layer : json["layers"]) {
         out << "layer " << depth << (depth == 0 ? " (top)" : "") << ": " << text(layer["filename"]) << '\n'
-            << "  format: " << text(layer["format"])
-            << (layer["subformat"].is_null() ? "" : " " + text(layer["subformat"])) << '\n'
-            << "  virtual size: " << size(layer["virtual_size"]) << " (" << layer["virtual_size"] << " bytes)\n"
+            << "  format: " << text(layer["format"]);
+        if (!layer["subformat"].is_null()) {
+            out << ' ' << text(layer["subformat"]);
+        }
+        out << "\n  virtual size: " << size(layer["virtual_size"]) << " (" << layer["virtual_size"] << " bytes)\n"
             << "  id: " << (text(layer["id"]).empty() ? "(none)" : text(layer["id"])) << '\n';
         if (!layer["parent"].is_null()) {
             out << "  parent: \"" << text(layer["parent"]["hint"]) << "\" id " << text(layer["parent"]["id"]) << '\n';

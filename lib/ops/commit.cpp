@@ -285,6 +285,42 @@ void check_batch_size(std::uint64_t batch)
                 e.sys_errno());
 }
 
+/// The journal a commit continues: none for a fresh commit (refused while an interrupted one's
+/// journal is there), the interrupted commit's for a resume.
+std::optional<UndoJournal> journal_to_continue(const std::filesystem::path& base,
+                                               const std::filesystem::path& journal_path, const JournalHeader& header,
+                                               CommitRecovery recovery)
+{
+    const bool interrupted = std::filesystem::exists(journal_path);
+    if (recovery == CommitRecovery::none) {
+        if (interrupted) {
+            fail(Errc::invalid_argument,
+                 "{}: an interrupted commit left its undo journal {} ({}); run again with --resume (same deltas) "
+                 "to finish it or --rollback to restore the old base",
+                 base.string(), journal_path.string(), journal_summary(UndoJournal::read(journal_path)));
+        }
+        return std::nullopt;
+    }
+    if (!interrupted) {
+        fail(Errc::invalid_argument, "{}: there is no interrupted commit to resume (no {})", base.string(),
+             journal_path.string());
+    }
+    UndoJournal journal = UndoJournal::reopen(journal_path);
+    check_journal_matches(journal_path, journal.state().header, header, header.changes_identity);
+    return journal;
+}
+
+/// Every new byte is in the base and synced: says so in the journal, then removes it.
+void finish(UndoJournal& journal, const std::filesystem::path& journal_path, CommitStats& stats)
+{
+    if (!journal.state().committed) {
+        journal.append_committed();
+        journal.sync();
+    }
+    stats.journal_bytes_written = journal.bytes_written();
+    UndoJournal::remove(journal_path);
+}
+
 }  // namespace
 
 std::filesystem::path undo_journal_path(const std::filesystem::path& base)
@@ -310,42 +346,22 @@ CommitStats commit_into(const std::filesystem::path& base, const Image& changes,
     }
     ReadWriteFile file(base, ReadWriteFile::Mode::open_existing);
     const std::filesystem::path journal_path = undo_journal_path(base);
-    const bool interrupted = std::filesystem::exists(journal_path);
+    std::optional<UndoJournal> journal = journal_to_continue(base, journal_path, header, options.recovery);
     CommitStats stats;
     stats.virtual_size = header.virtual_size;
-    std::optional<UndoJournal> journal;
-    if (options.recovery == CommitRecovery::none && interrupted) {
-        fail(Errc::invalid_argument,
-             "{}: an interrupted commit left its undo journal {} ({}); run again with --resume (same deltas) to "
-             "finish it or --rollback to restore the old base",
-             base.string(), journal_path.string(), journal_summary(UndoJournal::read(journal_path)));
-    }
-    if (options.recovery == CommitRecovery::resume) {
-        if (!interrupted) {
-            fail(Errc::invalid_argument, "{}: there is no interrupted commit to resume (no {})", base.string(),
-                 journal_path.string());
-        }
-        journal.emplace(UndoJournal::reopen(journal_path));
-        check_journal_matches(journal_path, journal->state().header, header, changes_identity);
-        stats.resumed = true;
-    }
+    stats.resumed = journal.has_value();
     Committer committer(file, changes, options, stats, journal,
                         [&] { return UndoJournal::create(journal_path, header); });
     try {
-        if (journal && !journal->state().committed) {
+        if (!journal) {
+            committer.run(0);
+        } else if (!journal->state().committed) {
             committer.redo_unsynced();
             const auto& records = journal->state().records;
             committer.run(records.empty() ? 0 : records.back().offset + records.back().length);
-        } else if (!journal) {
-            committer.run(0);
         }
         if (journal) {
-            if (!journal->state().committed) {
-                journal->append_committed();
-                journal->sync();
-            }
-            stats.journal_bytes_written = journal->bytes_written();
-            UndoJournal::remove(journal_path);
+            finish(*journal, journal_path, stats);
         }
     } catch (const Error& e) {
         if (journal) {

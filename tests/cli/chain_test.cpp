@@ -448,6 +448,34 @@ TEST_CASE("imgmerge: VHDX differencing chains (made from qemu images) honour pre
     CHECK_FALSE(std::filesystem::exists(out));
 }
 
+TEST_CASE("imgmerge: parent hints that loop back fail at once")
+{
+    const TempDir dir;
+    const std::filesystem::path a = dir / "a.vmdk";
+    const std::filesystem::path b = dir / "b.vmdk";
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", b.string(), "1M"});
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-b", "b.vmdk", "-F", "vmdk", a.string()});
+    // b's embedded descriptor now names a as its parent, with a's CID: a loop a -> b -> a.
+    std::vector<std::byte> file = read_whole_file(b);
+    std::string text(reinterpret_cast<const char*>(file.data()), file.size());
+    const std::string old_line = "parentCID=ffffffff\n";
+    const std::string new_lines = "parentCID=" + descriptor_value(a, "CID") + "\nparentFileNameHint=\"a.vmdk\"\n";
+    const std::size_t at = text.find(old_line);
+    REQUIRE(at != std::string::npos);
+    const std::size_t end = text.find('\0', at);  // the descriptor's padding starts here
+    text.erase(end, new_lines.size() - old_line.size());
+    text.replace(at, old_line.size(), new_lines);
+    REQUIRE(text.size() == file.size());
+    write_text_file(b, text);
+    REQUIRE(descriptor_value(b, "parentFileNameHint") == "\"a.vmdk\"");
+
+    const ProcessResult run = imgmerge({"-o", (dir / "out.raw").string(), a.string()});
+    INFO(run.describe());
+    CHECK(run.exit_code() == 1);
+    CHECK(contains(run.err, "parent hints loop back to"));
+    CHECK(run.seconds < 10);
+}
+
 TEST_CASE("imgmerge: bad usage exits 2")
 {
     CHECK(imgmerge({"top.vmdk"}).exit_code() == 2);                               // no DST

@@ -58,11 +58,7 @@ JournalHeader header_of(const std::filesystem::path& base, const Image& image)
 
 std::string journal_summary(const JournalState& state)
 {
-    std::uint64_t saved = 0;
-    for (const UndoRecord& r : state.records) {
-        saved += r.length;
-    }
-    return fmt::format("{} ranges, {} original bytes saved{}", state.records.size(), saved,
+    return fmt::format("{} ranges, {} original bytes saved{}", state.record_count, state.saved_bytes,
                        state.committed ? ", all new bytes written" : "");
 }
 
@@ -141,18 +137,18 @@ public:
     /// have written them partly), then marks them done.
     void redo_unsynced()
     {
-        const JournalState& state = journal_->state();
-        for (std::size_t i = state.synced_records; i < state.records.size(); ++i) {
-            const UndoRecord& r = state.records[i];
+        const std::vector<UndoRecord>& unsynced = journal_->state().unsynced;
+        if (unsynced.empty()) {
+            return;
+        }
+        for (const UndoRecord& r : unsynced) {
             const auto piece = std::span(window_new_).first(static_cast<std::size_t>(r.length));
             changes_.read(piece, r.offset);
             base_.write_at(piece, r.offset);
             stats_.base_bytes_written += r.length;
         }
-        if (state.synced_records < state.records.size()) {
-            base_.sync_data();
-            journal_->append_batch_done();
-        }
+        base_.sync_data();
+        journal_->append_batch_done();
     }
 
     /// Commits every change at or after guest offset `start`.
@@ -285,6 +281,42 @@ void check_batch_size(std::uint64_t batch)
                 e.sys_errno());
 }
 
+/// The journal a commit continues: none for a fresh commit (refused while an interrupted one's
+/// journal is there), the interrupted commit's for a resume.
+std::optional<UndoJournal> journal_to_continue(const std::filesystem::path& base,
+                                               const std::filesystem::path& journal_path, const JournalHeader& header,
+                                               CommitRecovery recovery)
+{
+    const bool interrupted = std::filesystem::exists(journal_path);
+    if (recovery == CommitRecovery::none) {
+        if (interrupted) {
+            fail(Errc::invalid_argument,
+                 "{}: an interrupted commit left its undo journal {} ({}); run again with --resume (same deltas) "
+                 "to finish it or --rollback to restore the old base",
+                 base.string(), journal_path.string(), journal_summary(UndoJournal::read(journal_path)));
+        }
+        return std::nullopt;
+    }
+    if (!interrupted) {
+        fail(Errc::invalid_argument, "{}: there is no interrupted commit to resume (no {})", base.string(),
+             journal_path.string());
+    }
+    UndoJournal journal = UndoJournal::reopen(journal_path);
+    check_journal_matches(journal_path, journal.state().header, header, header.changes_identity);
+    return journal;
+}
+
+/// Every new byte is in the base and synced: says so in the journal, then removes it.
+void finish(UndoJournal& journal, const std::filesystem::path& journal_path, CommitStats& stats)
+{
+    if (!journal.state().committed) {
+        journal.append_committed();
+        journal.sync();
+    }
+    stats.journal_bytes_written = journal.bytes_written();
+    UndoJournal::remove(journal_path);
+}
+
 }  // namespace
 
 std::filesystem::path undo_journal_path(const std::filesystem::path& base)
@@ -310,42 +342,21 @@ CommitStats commit_into(const std::filesystem::path& base, const Image& changes,
     }
     ReadWriteFile file(base, ReadWriteFile::Mode::open_existing);
     const std::filesystem::path journal_path = undo_journal_path(base);
-    const bool interrupted = std::filesystem::exists(journal_path);
+    std::optional<UndoJournal> journal = journal_to_continue(base, journal_path, header, options.recovery);
     CommitStats stats;
     stats.virtual_size = header.virtual_size;
-    std::optional<UndoJournal> journal;
-    if (options.recovery == CommitRecovery::none && interrupted) {
-        fail(Errc::invalid_argument,
-             "{}: an interrupted commit left its undo journal {} ({}); run again with --resume (same deltas) to "
-             "finish it or --rollback to restore the old base",
-             base.string(), journal_path.string(), journal_summary(UndoJournal::read(journal_path)));
-    }
-    if (options.recovery == CommitRecovery::resume) {
-        if (!interrupted) {
-            fail(Errc::invalid_argument, "{}: there is no interrupted commit to resume (no {})", base.string(),
-                 journal_path.string());
-        }
-        journal.emplace(UndoJournal::reopen(journal_path));
-        check_journal_matches(journal_path, journal->state().header, header, changes_identity);
-        stats.resumed = true;
-    }
+    stats.resumed = journal.has_value();
     Committer committer(file, changes, options, stats, journal,
                         [&] { return UndoJournal::create(journal_path, header); });
     try {
-        if (journal && !journal->state().committed) {
-            committer.redo_unsynced();
-            const auto& records = journal->state().records;
-            committer.run(records.empty() ? 0 : records.back().offset + records.back().length);
-        } else if (!journal) {
+        if (!journal) {
             committer.run(0);
+        } else if (!journal->state().committed) {
+            committer.redo_unsynced();
+            committer.run(journal->state().saved_end);
         }
         if (journal) {
-            if (!journal->state().committed) {
-                journal->append_committed();
-                journal->sync();
-            }
-            stats.journal_bytes_written = journal->bytes_written();
-            UndoJournal::remove(journal_path);
+            finish(*journal, journal_path, stats);
         }
     } catch (const Error& e) {
         if (journal) {
@@ -379,19 +390,16 @@ CommitStats rollback_commit(const std::filesystem::path& base, const CommitOptio
         fail(Errc::invalid_argument, "{}: there is no interrupted commit to roll back (no {})", base.string(),
              journal_path.string());
     }
-    const UndoJournal journal = UndoJournal::reopen(journal_path);
-    check_journal_matches(journal_path, journal.state().header, header, std::nullopt);
+    // Records cut short by a crash are not visited: their blocks were never overwritten. Ranges are
+    // disjoint, so the order of the writes does not matter.
+    check_journal_matches(journal_path, UndoJournal::read_header(journal_path), header, std::nullopt);
     CommitStats stats;
+    UndoJournal::reopen(journal_path, [&](const UndoRecord& r, std::span<const std::byte> original) {
+        file.write_at(original, r.offset);
+        stats.restored_bytes += r.length;
+    });
     stats.virtual_size = header.virtual_size;
     stats.rolled_back = true;
-    std::vector<std::byte> buffer(ops::max_undo_record);
-    const auto& records = journal.state().records;
-    for (auto r = records.rbegin(); r != records.rend(); ++r) {
-        const auto piece = std::span(buffer).first(static_cast<std::size_t>(r->length));
-        journal.read_original(*r, piece);
-        file.write_at(piece, r->offset);
-        stats.restored_bytes += r->length;
-    }
     stats.base_bytes_written = stats.restored_bytes;
     file.sync_data();
     UndoJournal::remove(journal_path);

@@ -137,7 +137,15 @@ std::optional<RawRecord> read_record(const ByteSource& file, std::uint64_t posit
     return r;
 }
 
-JournalState parse(const ByteSource& file)
+void note_undo(JournalState& state, const UndoRecord& record)
+{
+    state.unsynced.push_back(record);
+    ++state.record_count;
+    state.saved_bytes += record.length;
+    state.saved_end = record.offset + record.length;
+}
+
+JournalState parse(const ByteSource& file, const UndoVisitor& visit)
 {
     JournalState state;
     std::uint64_t position = 0;
@@ -146,9 +154,13 @@ JournalState parse(const ByteSource& file)
     payload.reserve(max_undo_record);
     while (auto r = read_record(file, position, state.next_sequence, state.header.virtual_size, payload)) {
         if (r->kind == undo) {
-            state.records.push_back({r->offset, r->length, position + record_header_size});
+            const UndoRecord record{r->offset, r->length, position + record_header_size};
+            note_undo(state, record);
+            if (visit) {
+                visit(record, payload);
+            }
         } else if (r->kind == batch_done) {
-            state.synced_records = state.records.size();
+            state.unsynced.clear();
         } else {
             state.committed = true;
         }
@@ -197,10 +209,10 @@ UndoJournal UndoJournal::create(const std::filesystem::path& path, const Journal
     return journal;
 }
 
-UndoJournal UndoJournal::reopen(const std::filesystem::path& path)
+UndoJournal UndoJournal::reopen(const std::filesystem::path& path, const UndoVisitor& visit)
 {
     ReadWriteFile file(path, ReadWriteFile::Mode::open_existing);
-    JournalState state = read(path);
+    JournalState state = read(path, visit);
     if (file.size() != state.valid_end) {
         file.truncate(state.valid_end);
         file.sync_data();
@@ -208,9 +220,15 @@ UndoJournal UndoJournal::reopen(const std::filesystem::path& path)
     return UndoJournal(std::move(file), std::move(state));
 }
 
-JournalState UndoJournal::read(const std::filesystem::path& path)
+JournalState UndoJournal::read(const std::filesystem::path& path, const UndoVisitor& visit)
 {
-    return parse(FileSource(path));
+    return parse(FileSource(path), visit);
+}
+
+JournalHeader UndoJournal::read_header(const std::filesystem::path& path)
+{
+    std::uint64_t end = 0;
+    return diskshift::ops::read_header(FileSource(path), end);
 }
 
 void UndoJournal::remove(const std::filesystem::path& path)
@@ -236,13 +254,13 @@ void UndoJournal::append_undo(std::uint64_t offset, std::span<const std::byte> o
 {
     const std::uint64_t payload_position = state_.valid_end + record_header_size;
     append_record(undo, offset, original);
-    state_.records.push_back({offset, original.size(), payload_position});
+    note_undo(state_, {offset, original.size(), payload_position});
 }
 
 void UndoJournal::append_batch_done()
 {
     append_record(batch_done, 0, {});
-    state_.synced_records = state_.records.size();
+    state_.unsynced.clear();
 }
 
 void UndoJournal::append_committed()
@@ -254,11 +272,6 @@ void UndoJournal::append_committed()
 void UndoJournal::sync()
 {
     file_.sync_data();
-}
-
-void UndoJournal::read_original(const UndoRecord& record, std::span<std::byte> out) const
-{
-    file_.read_at(out.first(static_cast<std::size_t>(record.length)), record.payload_position);
 }
 
 }  // namespace diskshift::ops

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,17 +42,22 @@ struct UndoRecord {
     std::uint64_t payload_position = 0;
 };
 
-/// Everything valid a journal holds.
+/// What the valid part of a journal says. Memory stays bounded by one batch: only the records not
+/// yet marked done are kept.
 struct JournalState {
     JournalHeader header;
-    std::vector<UndoRecord> records;
-    /// How many of `records` are known to have their new bytes written and synced into the base
-    /// (those before the last batch-done record). The others may be partly written.
-    std::size_t synced_records = 0;
-    bool committed = false;      ///< every new byte is in the base: only the cleanup was left
-    std::uint64_t valid_end = 0; ///< the journal's length up to the last valid record
-    std::uint64_t next_sequence = 0;  ///< the number of valid records of every kind
+    /// The records after the last batch-done record: their new bytes may be partly written.
+    std::vector<UndoRecord> unsynced;
+    std::uint64_t record_count = 0;  ///< undo records
+    std::uint64_t saved_bytes = 0;   ///< original bytes they hold
+    std::uint64_t saved_end = 0;     ///< the guest offset where the last undo record ends (0: none)
+    bool committed = false;          ///< every new byte is in the base: only the cleanup was left
+    std::uint64_t valid_end = 0;     ///< the journal's length up to the last valid record
+    std::uint64_t next_sequence = 0; ///< the number of valid records of every kind
 };
+
+/// Called for each valid undo record with the original bytes it saved.
+using UndoVisitor = std::function<void(const UndoRecord& record, std::span<const std::byte> original)>;
 
 /// The largest payload of one undo record; longer changed runs are split.
 inline constexpr std::uint64_t max_undo_record = 1ULL << 20;
@@ -61,11 +67,13 @@ public:
     /// Creates the journal at `path` (which must not exist), writes the header and makes the file
     /// and its folder entry durable.
     static UndoJournal create(const std::filesystem::path& path, const JournalHeader& header);
-    /// Opens an existing journal to continue it: reads its state and cuts off anything after the
-    /// last valid record.
-    static UndoJournal reopen(const std::filesystem::path& path);
-    /// Reads the valid part of the journal at `path`.
-    static JournalState read(const std::filesystem::path& path);
+    /// Opens an existing journal to continue or undo it: reads its state, calling `visit` for each
+    /// undo record, and cuts off anything after the last valid record.
+    static UndoJournal reopen(const std::filesystem::path& path, const UndoVisitor& visit = {});
+    /// Reads the valid part of the journal at `path`, calling `visit` for each undo record.
+    static JournalState read(const std::filesystem::path& path, const UndoVisitor& visit = {});
+    /// Reads only the header of the journal at `path`.
+    static JournalHeader read_header(const std::filesystem::path& path);
     /// Deletes the journal at `path` and makes the deletion durable.
     static void remove(const std::filesystem::path& path);
 
@@ -78,8 +86,6 @@ public:
     void append_committed();
     /// Makes everything appended so far durable (fdatasync).
     void sync();
-    /// Reads the saved original bytes of `record` into `out` (out.size() == record.length).
-    void read_original(const UndoRecord& record, std::span<std::byte> out) const;
     /// Bytes this object has written to the journal file.
     std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 

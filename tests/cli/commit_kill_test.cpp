@@ -149,6 +149,9 @@ TEST_CASE("imgmerge --into: a clean commit writes the merged disk, keeps the foo
 TEST_CASE("imgmerge --into: killed with SIGKILL at 20 random moments, recovery gives the old base or the result")
 {
     const KillFixture f;
+    // The second clean run is timed: the first one also flushes the whole base the fixture wrote.
+    REQUIRE(run_argv(f.command()).exit_code() == 0);
+    f.reset_base();
     const ProcessResult clean = run_argv(f.command());
     REQUIRE(clean.exit_code() == 0);
     const auto clean_run = std::chrono::duration<double>(clean.seconds);
@@ -207,5 +210,33 @@ TEST_CASE("imgmerge --into: bad combinations are usage errors; a dynamic base is
     const ProcessResult refused = run_argv({imgmerge, "--into", dynamic_path.string(), f.delta.string()});
     CHECK(refused.exit_code() == 1);
     CHECK(contains(refused.err, "raw or fixed VHD"));
+    CHECK(f.base_state() == "old");
+}
+
+TEST_CASE("imgmerge --into: SIGINT stops the commit with exit status 1 and says how to recover")
+{
+    const KillFixture f;
+    BackgroundProcess commit(f.command(), f.dir / "out.txt", f.dir / "err.txt");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!fs::exists(f.journal()) && !commit.has_exited() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE_MESSAGE(fs::exists(f.journal()), "the commit ended or wrote no journal within 10 s");
+    commit.send_signal(SIGINT);
+    const ExitStatus status = commit.wait();
+    const std::string err = read_text_file(f.dir / "err.txt");
+    INFO(err);
+    if (status.exited && status.code == 0) {
+        MESSAGE("the commit finished before the signal arrived");
+        CHECK(f.base_state() == "merged");
+        return;
+    }
+    CHECK(status.exited);
+    CHECK(status.code == 1);
+    CHECK(contains(err, "interrupted by signal"));
+    CHECK(contains(err, "--resume"));
+    CHECK(contains(err, "--rollback"));
+    REQUIRE(fs::exists(f.journal()));
+    CHECK(run_argv(f.command({"--rollback"})).exit_code() == 0);
     CHECK(f.base_state() == "old");
 }

@@ -154,10 +154,9 @@ TEST_CASE("commit_into: a batch not marked done is redone by resume and undone b
             dstest::write_at(fd.get(), std::vector<std::byte>(100, std::byte{0x5A}), fs::file_size(journal));
         }
         const ops::JournalState state = ops::UndoJournal::read(journal);
-        REQUIRE(state.synced_records < state.records.size());
+        REQUIRE_FALSE(state.unsynced.empty());
         auto scribbled = dstest::read_whole_file(f.base);
-        for (std::size_t i = state.synced_records; i < state.records.size(); ++i) {
-            const ops::UndoRecord& r = state.records[i];
+        for (const ops::UndoRecord& r : state.unsynced) {
             std::fill_n(scribbled.begin() + static_cast<std::ptrdiff_t>(r.offset), r.length, std::byte{0x77});
         }
         dstest::write_whole_file(f.base, scribbled);
@@ -249,31 +248,78 @@ TEST_CASE("commit_deltas_into: the chain's identity checks run before any byte i
     CHECK(dstest::read_whole_file(raw) == std::vector<std::byte>(merged.begin(), merged.end()));
 }
 
-TEST_CASE("commit_deltas_into: a VMDK delta with zeroed grains over a raw base equals qemu-img convert")
-{
-    const dstest::TempDir dir;
-    const fs::path base_vmdk = dir / "base.vmdk";
-    const fs::path flat = dir / "base-flat.vmdk";
-    const fs::path top = dir / "top.vmdk";
-    const fs::path expected = dir / "expected.raw";
-    dstest::run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat",
-                                     base_vmdk.string(), "4M"});
-    dstest::run_program("qemu-io", {"-f", "raw", "-c", "write -P 0x11 0 4M", flat.string()});
-    dstest::run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", "-b",
-                                     base_vmdk.string(), "-F", "vmdk", top.string()});
-    // New data, zeroed grains over the base's data, and a grain holding what the base holds.
-    dstest::run_program("qemu-io", {"-f", "vmdk", "-c", "write -P 0x22 64k 128k", "-c", "write -z 1M 256k", "-c",
-                                    "write -P 0x11 2M 64k", top.string()});
-    dstest::run_program("qemu-img", {"convert", "-O", "raw", top.string(), expected.string()});
+namespace {
 
+/// A monolithicFlat VMDK of 4 MiB filled with 0x11 (its extent base-flat.vmdk is the raw base) and
+/// a sparse delta over it with zeroed grains.
+struct FlatVmdkChain {
+    FlatVmdkChain()
+    {
+        dstest::run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat",
+                                         base_vmdk.string(), "4M"});
+        dstest::run_program("qemu-io", {"-f", "raw", "-c", "write -P 0x11 0 4M", flat.string()});
+    }
+
+    fs::path add_delta(const fs::path& parent, const std::string& name, const std::vector<std::string>& writes) const
+    {
+        const fs::path delta = dir / name;
+        dstest::run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", "-b", parent.string(),
+                                         "-F", "vmdk", delta.string()});
+        std::vector<std::string> args = {"-f", "vmdk"};
+        for (const std::string& write : writes) {
+            args.insert(args.end(), {"-c", write});
+        }
+        args.push_back(delta.string());
+        dstest::run_program("qemu-io", args);
+        return delta;
+    }
+
+    /// qemu-img convert of the chain up to `top`: the oracle.
+    fs::path expected(const fs::path& top) const
+    {
+        const fs::path out = dir / "expected.raw";
+        dstest::run_program("qemu-img", {"convert", "-O", "raw", top.string(), out.string()});
+        return out;
+    }
+
+    dstest::TempDir dir;
+    fs::path base_vmdk = dir / "base.vmdk";
+    fs::path flat = dir / "base-flat.vmdk";
+};
+
+CommitOptions raw_base()
+{
     CommitOptions options;
     options.base_format = "raw";
-    const CommitStats stats = commit_deltas_into(flat, {top}, IdentityCheck::skip, options);
-    CHECK(dstest::file_difference(expected, flat) == "");
+    return options;
+}
+
+}  // namespace
+
+TEST_CASE("commit_deltas_into: a VMDK delta with zeroed grains over a raw base equals qemu-img convert")
+{
+    const FlatVmdkChain chain;
+    // New data, zeroed grains over the base's data, and a grain holding what the base holds.
+    const fs::path top = chain.add_delta(chain.base_vmdk, "top.vmdk",
+                                         {"write -P 0x22 64k 128k", "write -z 1M 256k", "write -P 0x11 2M 64k"});
+    const fs::path expected = chain.expected(top);
+    const CommitStats stats = commit_deltas_into(chain.flat, {top}, IdentityCheck::skip, raw_base());
+    CHECK(dstest::file_difference(expected, chain.flat) == "");
     CHECK(stats.delta_bytes == (128 + 256 + 64) * 1024);
     CHECK(stats.changed_bytes == (128 + 256) * 1024);  // the unchanged grain is not written
     CHECK(stats.base_bytes_written == stats.changed_bytes);
-    CHECK(dir.names() == std::vector<std::string>{"base-flat.vmdk", "base.vmdk", "expected.raw", "top.vmdk"});
+    CHECK(chain.dir.names() == std::vector<std::string>{"base-flat.vmdk", "base.vmdk", "expected.raw", "top.vmdk"});
+}
+
+TEST_CASE("commit_deltas_into: two deltas, oldest first, go in as the newest one reads")
+{
+    const FlatVmdkChain chain;
+    const fs::path snap1 = chain.add_delta(chain.base_vmdk, "snap1.vmdk", {"write -P 0x22 0 1M", "write -z 2M 1M"});
+    // The newer delta overwrites part of each: data over the zeros, zeros over the data.
+    const fs::path snap2 = chain.add_delta(snap1, "snap2.vmdk", {"write -P 0x33 2M 256k", "write -z 512k 256k"});
+    const fs::path expected = chain.expected(snap2);
+    commit_deltas_into(chain.flat, {snap1, snap2}, IdentityCheck::skip, raw_base());
+    CHECK(dstest::file_difference(expected, chain.flat) == "");
 }
 
 TEST_CASE("commit_into: a journal killed while being created is no interrupted commit and is replaced")

@@ -48,7 +48,7 @@ void add_commit_options(CLI::App& app, CommitCli& commit)
                    "Write the deltas FILES (oldest first) into BASE in place, a raw or fixed VHD file, instead "
                    "of a new image; crash-safe through an undo journal BASE.diskshift-undo")
         ->group(group);
-    app.add_option("--base-format", commit.base_format, "BASE's format when it cannot be probed: raw")->group(group);
+    app.add_option("-f,--base-format", commit.base_format, "BASE's format when it cannot be probed: raw")->group(group);
     app.add_flag("--resume", commit.resume, "Finish a commit into BASE that was interrupted (same deltas)")
         ->group(group);
     app.add_flag("--rollback", commit.rollback, "Undo a commit into BASE that was interrupted: the old BASE back")

@@ -416,8 +416,8 @@ void fix_grub_legacy(GuestFs& fs, const std::string& path, const OsInfo& os, con
         }
         const std::string wanted = std::to_string(is_default ? wanted_default : static_cast<int>(options.grub_timeout_seconds));
         if (m[4].str() != wanted) {
-            line = m[1].str() + wanted;
             edit.details.push_back(m[2].str() + " " + wanted);
+            line = m[1].str() + wanted;  // last: `m` points into `line`
         }
     }
     fix_kernel_lines(lines, {"kernel"}, os, options, edit.details);
@@ -445,8 +445,8 @@ void fix_device_map(GuestFs& fs, const OsInfo& os, std::vector<Change>& changes)
             }
             const auto disk = std::stoul(m[2].str());
             if (disk < os.disks.size() && m[3].str() != os.disks[disk].device) {
-                line = m[1].str() + os.disks[disk].device;
                 edit.details.push_back("(hd" + m[2].str() + ") -> " + os.disks[disk].device);
+                line = m[1].str() + os.disks[disk].device;  // last: `m` points into `line`
             }
         }
         edit.text = join_lines(lines);

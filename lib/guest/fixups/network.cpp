@@ -123,8 +123,16 @@ void fix_redhat_ifcfg(GuestFs& fs, std::vector<Change>& changes)
         "# diskshift: DHCP on the first network interface, eth0 (net.ifnames=0 biosdevname=0 on the kernel\n"
         "# command line makes the first NIC eth0 whatever the hypervisor).\n"
         "DEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nBOOTPROTO=dhcp\nONBOOT=yes\n";
-    replace_configs(fs, configs_in(fs, folder, is_ethernet_ifcfg), folder + "/ifcfg-eth0", content,
-                    "network: DHCP on eth0 (ifcfg)", changes);
+    const auto originals = configs_in(fs, folder, is_ethernet_ifcfg);
+    replace_configs(fs, originals, folder + "/ifcfg-eth0", content, "network: DHCP on eth0 (ifcfg)", changes);
+    // The static routes of those interfaces (ifcfg-rh: route-<name>, route6-<name>).
+    for (const auto& original : originals) {
+        const std::string name = original.substr(folder.size() + std::string_view("/ifcfg-").size());
+        for (const std::string routes : {"route-", "route6-"}) {
+            add_change(changes, remove_file(fs, folder + "/" + routes + name, BackupPlace::backup_folder,
+                                            "network: static routes removed"));
+        }
+    }
     // A static default route in /etc/sysconfig/network would override the DHCP one.
     const std::string network = "/etc/sysconfig/network";
     if (fs.exists(network) && !fs.is_directory(network)) {

@@ -199,15 +199,6 @@ bool is_diskshift_stanza(const std::vector<std::string_view>& words)
     return words.size() >= 4 && words[1] == first_nic && words[2] == "inet" && words[3] == "dhcp";
 }
 
-std::vector<std::string_view> words_of(const std::string& line)
-{
-    std::vector<std::string_view> words;
-    for (const auto span : field_spans(line)) {
-        words.push_back(field(line, span));
-    }
-    return words;
-}
-
 /// The interfaces(5) text without the stanzas of Ethernet NICs (except an `iface eth0 inet dhcp`
 /// one), and without Ethernet names on auto/allow-* lines (except eth0).
 TextEdit without_ethernet_stanzas(const std::string& text)
@@ -216,7 +207,7 @@ TextEdit without_ethernet_stanzas(const std::string& text)
     std::vector<std::string> kept;
     bool dropping = false;
     for (const auto& line : split_lines(text)) {
-        const auto words = words_of(line);
+        const auto words = fields_of(line);
         if (words.empty() || words[0].starts_with('#')) {
             kept.push_back(line);
             continue;
@@ -261,7 +252,7 @@ TextEdit without_ethernet_stanzas(const std::string& text)
 bool has_diskshift_stanza(const std::string& text)
 {
     for (const auto& line : split_lines(text)) {
-        const auto words = words_of(line);
+        const auto words = fields_of(line);
         if (!words.empty() && words[0] == "iface" && is_diskshift_stanza(words)) {
             return true;
         }

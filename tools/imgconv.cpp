@@ -5,9 +5,28 @@
 #include <diskshift/convert.hpp>
 #include <diskshift/error.hpp>
 #include <diskshift/format.hpp>
+#include <diskshift/inspect.hpp>
+#include <diskshift/ova.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/cli.hpp"
+
+namespace {
+
+/// The disks of an OVA, one a line, for the message that asks for --disk.
+std::string disk_list(const std::vector<diskshift::OvaDiskEntry>& disks)
+{
+    std::string text;
+    for (std::size_t i = 0; i < disks.size(); ++i) {
+        const auto& d = disks[i];
+        text += fmt::format("\n  {}  {}  {}  {}  {}", i + 1, d.id, d.href.empty() ? "(blank)" : d.href,
+                            diskshift::human_size(d.capacity), d.format);
+    }
+    return text;
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -42,27 +61,57 @@ int main(int argc, char** argv)
     bool sync = false;
     app.add_flag("--sync", sync, "Flush DST to disk before it appears, so it survives a power cut (slower)");
     app.add_flag("--json", json, "Print a JSON summary of the conversion on stdout");
+    auto* disk = app.add_option("--disk", open.disk, "From an OVA: the disk to convert, by id or number from 1");
+    std::string all_disks;
+    app.add_option("--all-disks", all_disks, "From an OVA: write every disk into folder DIR as DIR/<disk id>.<format>")
+        ->excludes(disk);
     app.add_option("SRC", source, "The image to read")->required();
-    app.add_option("DST", destination, "The image to write")->required();
+    app.add_option("DST", destination, "The image to write (not with --all-disks)");
 
     return diskshift::cli::run(app, argc, argv, [&] {
+        if (all_disks.empty() == destination.empty()) {
+            throw diskshift::cli::UsageError("give DST, or --all-disks DIR for an OVA's disks (not both)");
+        }
         for (const std::string& text : output_options) {
             convert.options.parse(text);
         }
         convert.durability = sync ? diskshift::Durability::synced : diskshift::Durability::page_cache;
         convert.progress = diskshift::cli::progress_callback(progress || force_progress, force_progress);
-        const auto started = std::chrono::steady_clock::now();
-        const auto image = diskshift::open_image(source, open);
-        const diskshift::ConvertStats stats = diskshift::convert(*image, destination, convert);
-        if (json) {
+        nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
+        // Converts one image; an OVA disk is checked against the package's manifest before DST appears.
+        const auto convert_one = [&](const diskshift::Image& image, const std::filesystem::path& target) {
+            const auto started = std::chrono::steady_clock::now();
+            convert.before_commit = [&] { diskshift::verify_ova_reads(image); };
+            const diskshift::ConvertStats stats = diskshift::convert(image, target, convert);
             const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
-            const nlohmann::ordered_json summary = {
-                {"source", source},           {"destination", destination},
-                {"source_format", image->info().format}, {"format", convert.format},
+            summaries.push_back({
+                {"source", source},           {"destination", target.string()},
+                {"source_format", image.info().format}, {"format", convert.format},
                 {"virtual_size", stats.virtual_size},    {"data_bytes", stats.data_bytes},
                 {"zero_bytes", stats.zero_bytes},        {"seconds", seconds.count()},
-            };
-            std::cout << summary.dump(2) << '\n';
+            });
+        };
+        const auto image = diskshift::open_image(source, open);
+        const std::vector<diskshift::OvaDiskEntry> disks = diskshift::ova_disks(*image);
+        if (!all_disks.empty()) {
+            if (disks.empty()) {
+                throw diskshift::cli::UsageError(source + " is not an OVA: --all-disks reads packages");
+            }
+            std::filesystem::create_directories(all_disks);
+            for (const diskshift::OvaDiskEntry& entry : disks) {
+                open.disk = entry.id;
+                convert_one(*diskshift::open_image(source, open),
+                            std::filesystem::path(all_disks) / diskshift::ova_disk_file_name(entry.id, convert.format));
+            }
+        } else if (diskshift::ova_disk_chosen_by_default(*image)) {
+            throw diskshift::cli::UsageError(fmt::format(
+                "{} holds {} disks; choose one with --disk ID|N, or --all-disks DIR:{}", source, disks.size(),
+                disk_list(disks)));
+        } else {
+            convert_one(*image, destination);
+        }
+        if (json) {
+            std::cout << (all_disks.empty() ? summaries.front() : summaries).dump(2) << '\n';
         }
     });
 }

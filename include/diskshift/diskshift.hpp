@@ -9,5 +9,6 @@
 #include <diskshift/inspect.hpp>
 #include <diskshift/io.hpp>
 #include <diskshift/merge.hpp>
+#include <diskshift/ova.hpp>
 #include <diskshift/version.hpp>
 #include <diskshift/writer.hpp>

@@ -53,7 +53,8 @@ int main(int argc, char** argv)
         },
         "KEY=VAL[,...]");
     app.add_option("-o,--options", output_options, "Output options KEY=VAL[,KEY=VAL...]; may be repeated")
-        ->check(key_values);
+        ->check(key_values)
+        ->allow_extra_args(false);
     app.add_flag("-p,--progress", progress, "Show progress on stderr when it is a terminal");
     app.add_flag("--force-progress", force_progress, "Show progress on stderr even when it is not a terminal");
     app.add_option("--threads", convert.threads, "Worker threads (default: one per core)")

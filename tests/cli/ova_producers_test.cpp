@@ -321,6 +321,28 @@ TEST_CASE("OVA producers: oVirt (OVF 0.9 sections), a raw disk in a sub-folder, 
     check_package(p);
 }
 
+TEST_CASE("OVA producers: oVirt with a qcow2 disk, as pack_ova.py writes it: refused with a message naming qcow2")
+{
+    const TempDir dir;
+    const std::string href = "5e1d3c6a-0b7f-4d29-a8e4-2c9f61b07d15/b3a0f7e2-6c41-4e8d-9f25-d17c0a4e8b96";
+    std::filesystem::create_directories((dir / "package" / href).parent_path());
+    write_whole_file(dir / "disk.raw", ova_disk_bytes(2 * MiB, 71));
+    run_checked({qemu_img().string(), "convert", "-f", "raw", "-O", "qcow2", (dir / "disk.raw").string(),
+                 (dir / "package" / href).string()});
+    write_text_file(dir / "package" / "ovirt.ovf", ova_descriptor("ovirt.ovf"));
+    pack_ova(dir / "package", {"ovirt.ovf", href}, "pax", dir / "ovirt.ova");
+    for (const std::string tool : {"imginfo", "imgconv"}) {
+        CAPTURE(tool);
+        const ProcessResult run = tool == "imginfo"
+                                      ? run_tool("imginfo", {(dir / "ovirt.ova").string()})
+                                      : run_tool("imgconv", {"-O", "raw", (dir / "ovirt.ova").string(), (dir / "out.raw").string()});
+        CHECK(run.exit_code() == 1);
+        CHECK(contains(run.err, "qcow2"));
+        CHECK(contains(run.err, href));
+    }
+    CHECK_FALSE(std::filesystem::exists(dir / "out.raw"));
+}
+
 TEST_CASE("OVA producers: OVF 2.0 StorageItem and EthernetPortItem, pax tar")
 {
     Package p{"ovf2.ovf", "pax", {"gateway", 1, 2048, "bios", 2}, {}, "SHA256"};

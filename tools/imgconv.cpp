@@ -5,10 +5,98 @@
 #include <diskshift/convert.hpp>
 #include <diskshift/error.hpp>
 #include <diskshift/format.hpp>
+#include <diskshift/inspect.hpp>
+#include <diskshift/ova.hpp>
 #include <diskshift/ova_writer.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/cli.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point started)
+{
+    return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+/// The disks of an OVA, one a line, for the message that asks for --disk.
+std::string disk_list(const std::vector<diskshift::OvaDiskEntry>& disks)
+{
+    std::string text;
+    for (std::size_t i = 0; i < disks.size(); ++i) {
+        const auto& d = disks[i];
+        text += fmt::format("\n  {}  {}  {}  {}  {}", i + 1, d.id, d.href.empty() ? "(blank)" : d.href,
+                            diskshift::human_size(d.capacity), d.format);
+    }
+    return text;
+}
+
+/// -O ova: packages every SRC as one VM's disks.
+nlohmann::ordered_json package_ova(const std::vector<std::string>& sources, const std::string& destination,
+                                   const diskshift::OpenOptions& open, diskshift::OvaWriteOptions ova)
+{
+    const auto started = Clock::now();
+    std::vector<std::unique_ptr<diskshift::Image>> images;
+    std::vector<const diskshift::Image*> disks;
+    for (const std::string& source : sources) {
+        disks.push_back(images.emplace_back(diskshift::open_image(source, open)).get());
+    }
+    const diskshift::OvaWriteStats stats = diskshift::write_ova(disks, destination, ova);
+    nlohmann::ordered_json members = nlohmann::ordered_json::array();
+    for (const diskshift::OvaMember& m : stats.members) {
+        members.push_back({{"name", m.name}, {"size", m.size}, {"sha256", m.sha256}});
+    }
+    return {{"sources", sources}, {"destination", destination}, {"format", "ova"},
+            {"size", stats.size},  {"members", members},          {"seconds", seconds_since(started)}};
+}
+
+/// Converts one image; an OVA disk is checked against the package's manifest before DST appears.
+nlohmann::ordered_json convert_one(const std::string& source, const diskshift::Image& image,
+                                   const std::filesystem::path& target, diskshift::ConvertOptions convert)
+{
+    const auto started = Clock::now();
+    convert.before_commit = [&] { diskshift::verify_ova_reads(image); };
+    const diskshift::ConvertStats stats = diskshift::convert(image, target, convert);
+    return {{"source", source},           {"destination", target.string()},
+            {"source_format", image.info().format}, {"format", convert.format},
+            {"virtual_size", stats.virtual_size},    {"data_bytes", stats.data_bytes},
+            {"zero_bytes", stats.zero_bytes},        {"seconds", seconds_since(started)}};
+}
+
+/// Every other -O: one SRC to DST, or every disk of an OVA into `all_disks`.
+nlohmann::ordered_json convert_source(const std::string& source, const std::string& destination,
+                                      const std::string& all_disks, diskshift::OpenOptions open,
+                                      const diskshift::ConvertOptions& convert)
+{
+    const auto image = diskshift::open_image(source, open);
+    const std::vector<diskshift::OvaDiskEntry> disks = diskshift::ova_disks(*image);
+    if (all_disks.empty()) {
+        if (diskshift::ova_disk_chosen_by_default(*image)) {
+            throw diskshift::cli::UsageError(fmt::format(
+                "{} holds {} disks; choose one with --disk ID|N, or --all-disks DIR:{}", source, disks.size(),
+                disk_list(disks)));
+        }
+        return convert_one(source, *image, destination, convert);
+    }
+    if (disks.empty()) {
+        throw diskshift::cli::UsageError(source + " is not an OVA: --all-disks reads packages");
+    }
+    std::filesystem::create_directories(all_disks);
+    nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
+    for (const diskshift::OvaDiskEntry& entry : disks) {
+        open.disk = entry.id;
+        summaries.push_back(convert_one(source, *diskshift::open_image(source, open),
+                                        std::filesystem::path(all_disks) /
+                                            diskshift::ova_disk_file_name(entry.id, convert.format),
+                                        convert));
+    }
+    return summaries;
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -44,13 +132,17 @@ int main(int argc, char** argv)
     bool sync = false;
     app.add_flag("--sync", sync, "Flush DST to disk before it appears, so it survives a power cut (slower)");
     app.add_flag("--json", json, "Print a JSON summary of the conversion on stdout");
+    auto* disk = app.add_option("--disk", open.disk, "From an OVA: the disk to convert, by id or number from 1");
+    std::string all_disks;
+    app.add_option("--all-disks", all_disks, "From an OVA: write every disk into folder DIR as DIR/<disk id>.<format>")
+        ->excludes(disk);
     // CLI11 gives every positional argument to the SRC list, so the callback takes DST from its end.
     app.add_option("SRC", sources, "The image to read (with -O ova, one or more: the VM's disks)")->required();
-    app.add_option("DST", destination, "The image to write (required: the last argument)");
+    app.add_option("DST", destination, "The image to write: the last argument (none with --all-disks)");
     // -O ova packages several disks; its -o values (name, os, cpus, memory) are checked as usage.
     diskshift::OvaWriteOptions ova;
     app.callback([&] {
-        if (destination.empty()) {
+        if (destination.empty() && all_disks.empty()) {
             if (sources.size() < 2) {
                 throw CLI::RequiredError("DST");
             }
@@ -74,46 +166,24 @@ int main(int argc, char** argv)
     });
 
     return diskshift::cli::run(app, argc, argv, [&] {
-        for (const std::string& text : output_options) {
-            convert.options.parse(text);
+        if (!all_disks.empty() && !destination.empty()) {
+            throw diskshift::cli::UsageError("give DST, or --all-disks DIR for an OVA's disks (not both)");
         }
         convert.durability = sync ? diskshift::Durability::synced : diskshift::Durability::page_cache;
         convert.progress = diskshift::cli::progress_callback(progress || force_progress, force_progress);
-        const auto started = std::chrono::steady_clock::now();
-        const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+        nlohmann::ordered_json summary;
         if (convert.format == "ova") {
             ova.threads = convert.threads;
             ova.progress = convert.progress;
             ova.durability = convert.durability;
-            std::vector<std::unique_ptr<diskshift::Image>> images;
-            std::vector<const diskshift::Image*> disks;
-            for (const std::string& source : sources) {
-                disks.push_back(images.emplace_back(diskshift::open_image(source, open)).get());
+            summary = package_ova(sources, destination, open, ova);
+        } else {
+            for (const std::string& text : output_options) {
+                convert.options.parse(text);
             }
-            const diskshift::OvaWriteStats stats = diskshift::write_ova(disks, destination, ova);
-            if (json) {
-                nlohmann::ordered_json members = nlohmann::ordered_json::array();
-                for (const diskshift::OvaMember& m : stats.members) {
-                    members.push_back({{"name", m.name}, {"size", m.size}, {"sha256", m.sha256}});
-                }
-                const nlohmann::ordered_json summary = {
-                    {"sources", sources}, {"destination", destination}, {"format", "ova"},
-                    {"size", stats.size},  {"members", members},          {"seconds", seconds()},
-                };
-                std::cout << summary.dump(2) << '\n';
-            }
-            return;
+            summary = convert_source(sources.front(), destination, all_disks, open, convert);
         }
-        const std::string& source = sources.front();
-        const auto image = diskshift::open_image(source, open);
-        const diskshift::ConvertStats stats = diskshift::convert(*image, destination, convert);
         if (json) {
-            const nlohmann::ordered_json summary = {
-                {"source", source},           {"destination", destination},
-                {"source_format", image->info().format}, {"format", convert.format},
-                {"virtual_size", stats.virtual_size},    {"data_bytes", stats.data_bytes},
-                {"zero_bytes", stats.zero_bytes},        {"seconds", seconds()},
-            };
             std::cout << summary.dump(2) << '\n';
         }
     });

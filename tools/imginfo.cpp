@@ -19,6 +19,7 @@ int main(int argc, char** argv)
     bool map = false;
     bool chain = false;
     app.add_option("-f,--format", open.format, "Read FILE in this format instead of probing (raw must be named)");
+    app.add_option("--disk", open.disk, "In an OVA: the disk to describe, by id or number from 1 (default: the first)");
     auto* json_flag = app.add_flag("--json", json, "Print one JSON object");
     app.add_flag("--map", map, "Print the allocation map as a JSON array of {offset,length,kind}")->excludes(json_flag);
     app.add_flag("--chain", chain,

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 
 #include <diskshift/image.hpp>
 #include <diskshift/io.hpp>
@@ -18,6 +19,9 @@ struct ConvertOptions {
     /// Whether DST must survive a power cut once convert() returns (fsync), or may be left to the
     /// kernel's write-back like qemu-img's and cp's output. DST appears complete either way.
     Durability durability = Durability::page_cache;
+    /// Called once every byte is written, before DST appears; throwing leaves no DST. imgconv
+    /// checks an OVA disk against the package's manifest here (verify_ova_reads).
+    std::function<void()> before_commit;
 };
 
 struct ConvertStats {

@@ -26,6 +26,9 @@ struct ProbeInput {
 struct OpenOptions {
     std::string format;              ///< a format name, or empty to probe (raw is never guessed)
     bool allow_delta_alone = false;  ///< open a delta by itself: its unallocated ranges read as zero
+    /// In a package (OVA): the disk to open, by its id or its number from 1. Empty: the only
+    /// disk, or the first of several (ova_disk_chosen_by_default() then says so).
+    std::string disk;
 };
 
 /// Handed to Format::open: the caller's options and a way to reach files an image refers to

@@ -8,11 +8,12 @@ namespace diskshift {
 
 std::span<const Format* const> builtin_formats() noexcept
 {
-    static const std::array<const Format*, 4> list = {
+    static const std::array list = {
         &formats::raw_format(),
         &formats::vmdk_format(),
         &formats::vhd_format(),
         &formats::vhdx_format(),
+        &formats::ova_format(),
     };
     return list;
 }

@@ -9,5 +9,6 @@ const Format& raw_format() noexcept;
 const Format& vmdk_format() noexcept;
 const Format& vhd_format() noexcept;
 const Format& vhdx_format() noexcept;
+const Format& ova_format() noexcept;
 
 }  // namespace diskshift::formats

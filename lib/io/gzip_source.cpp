@@ -35,21 +35,20 @@ struct Block {
     std::vector<std::byte> data;
 };
 
+/// Frees a copied inflate state: zlib's allocations, then the struct.
+struct InflateStateDeleter {
+    void operator()(z_stream* state) const noexcept
+    {
+        inflateEnd(state);
+        delete state;
+    }
+};
+
 /// A copy of the inflate state at `out_offset`, after `in_offset` compressed bytes.
 struct Checkpoint {
     std::uint64_t out_offset = 0;
     std::uint64_t in_offset = 0;
-    std::unique_ptr<z_stream> state;
-
-    Checkpoint() = default;
-    Checkpoint(Checkpoint&&) noexcept = default;
-    Checkpoint& operator=(Checkpoint&&) noexcept = default;
-    ~Checkpoint()
-    {
-        if (state) {
-            inflateEnd(state.get());
-        }
-    }
+    std::unique_ptr<z_stream, InflateStateDeleter> state;
 };
 
 }  // namespace
@@ -128,11 +127,11 @@ struct GzipSource::Stream {
         Checkpoint checkpoint;
         checkpoint.out_offset = out_end;
         checkpoint.in_offset = in_consumed();
-        checkpoint.state = std::make_unique<z_stream>();
-        if (inflateCopy(checkpoint.state.get(), &z) != Z_OK) {
-            checkpoint.state.reset();
+        auto copy = std::make_unique<z_stream>();
+        if (inflateCopy(copy.get(), &z) != Z_OK) {
             return;  // out of memory for a checkpoint: reads further back restart from an earlier one
         }
+        checkpoint.state.reset(copy.release());
         checkpoints.push_back(std::move(checkpoint));
         if (checkpoints.size() > max_checkpoints) {
             interval *= 2;

@@ -304,6 +304,9 @@ ConvertStats convert(const Image& source, const std::filesystem::path& destinati
     CreateRequest request{source.size(), options.options, &source.info()};
     const std::unique_ptr<Writer> writer = format.create(sink, std::move(request));
     const ConvertStats stats = convert(source, *writer, options);
+    if (options.before_commit) {
+        options.before_commit();
+    }
     sink.commit();
     return stats;
 }

@@ -71,6 +71,9 @@ int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body)
                                                     e.what()));
         }
         return report_failure(tool, e.what());
+    } catch (const UsageError& e) {
+        report_failure(tool, e.what());
+        return exit_usage;
     } catch (const std::bad_alloc&) {
         return report_failure(tool, "out of memory");
     } catch (const std::exception& e) {

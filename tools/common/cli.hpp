@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,13 @@ inline constexpr int exit_usage = 2;
 /// "<tool>: <message>" with exit status 1. No output is left behind on failure: the library's
 /// sinks remove their temporary files as the exception unwinds.
 int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body);
+
+/// A usage error found only once the input is open (an OVA with several disks and no --disk):
+/// run() reports it like a bad argument, with exit status 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 /// True once a terminating signal has arrived.
 bool interrupted() noexcept;

@@ -4,23 +4,15 @@
 #include "formats/ova/manifest.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 
 #include <fmt/format.h>
 
+#include "core/sha.hpp"
 #include "formats/ova/tar_index.hpp"
 
 namespace diskshift::formats::ova {
 namespace {
-
-struct KnownAlgorithm {
-    std::string_view name;
-    std::size_t hex_digits;
-};
-
-/// FIPS 180-4 digest sizes: 160, 256 and 512 bits.
-constexpr std::array<KnownAlgorithm, 3> known_algorithms = {{{"SHA1", 40}, {"SHA256", 64}, {"SHA512", 128}}};
 
 std::string_view trim(std::string_view text)
 {
@@ -34,16 +26,11 @@ std::string_view trim(std::string_view text)
     return text;
 }
 
-/// "SHA-256", "sha256" → "SHA256".
-std::string normalise_algorithm(std::string_view text)
+/// "SHA-256", "sha256" → "SHA256"; an algorithm diskshift does not know is kept as written.
+std::string algorithm_name(std::string_view text)
 {
-    std::string out;
-    for (char c : text) {
-        if (c != '-') {
-            out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        }
-    }
-    return out;
+    const auto known = sha_algorithm_named(text);
+    return known ? std::string(sha_name(*known)) : std::string(text);
 }
 
 bool is_hex(std::string_view text)
@@ -76,7 +63,7 @@ std::optional<DigestLine> split_digest_line(std::string_view line)
     }
     std::string hex(digest);
     std::transform(hex.begin(), hex.end(), hex.begin(), [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
-    return DigestLine{normalise_algorithm(algorithm), std::string(line.substr(open + 1, close - open - 1)), hex};
+    return DigestLine{algorithm_name(algorithm), std::string(line.substr(open + 1, close - open - 1)), hex};
 }
 
 /// Calls `visit(line, number)` for each line, CR LF or LF ended.
@@ -112,16 +99,16 @@ Manifest parse_manifest(std::string_view text, std::string_view name)
             manifest.warnings.push_back(fmt::format("{}: line {} is not 'ALGORITHM(file)= digest'; ignored", name, number));
             return;
         }
-        const auto known = std::find_if(known_algorithms.begin(), known_algorithms.end(),
-                                        [&](const KnownAlgorithm& a) { return a.name == parsed->algorithm; });
-        if (known == known_algorithms.end()) {
+        const auto known = sha_algorithm_named(parsed->algorithm);
+        if (!known) {
             manifest.warnings.push_back(fmt::format("{}: line {}: digest algorithm {} is not supported (SHA1, SHA256, "
                                                     "SHA512 are); {} is not checked", name, number, parsed->algorithm, parsed->file));
             return;
         }
-        if (parsed->digest.size() != known->hex_digits) {
+        const std::size_t hex_digits = 2 * sha_digest_size(*known);
+        if (parsed->digest.size() != hex_digits) {
             manifest.warnings.push_back(fmt::format("{}: line {}: a {} digest has {} hex digits, not {}; ignored", name,
-                                                    number, known->name, parsed->digest.size(), known->hex_digits));
+                                                    number, parsed->algorithm, parsed->digest.size(), hex_digits));
             return;
         }
         const std::string file = normalise_member_name(parsed->file).value_or(parsed->file);

@@ -8,17 +8,12 @@
 #include "guest/checks.hpp"
 #include "guest/inspect.hpp"
 #include "guest/local_dir_fs.hpp"
+#include "support/guest_tree.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 using namespace diskshift::guest;
-
-void put(const std::filesystem::path& file, const std::string& text)
-{
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << text;
-}
 
 /// The first 20 bytes of an ELF file for `machine` (ELF gABI: e_ident, e_type, e_machine).
 std::string elf_header(bool is_64_bit, unsigned machine)
@@ -38,23 +33,23 @@ std::string elf_header(bool is_64_bit, unsigned machine)
 /// A CentOS 7 guest: ifcfg network, GRUB 2, dracut, two kernels, separate /boot.
 void make_centos7(const std::filesystem::path& root)
 {
-    put(root / "etc/os-release", "NAME=\"CentOS Linux\"\nVERSION=\"7 (Core)\"\nID=\"centos\"\nVERSION_ID=\"7\"\n"
+    dstest::put_file(root / "etc/os-release", "NAME=\"CentOS Linux\"\nVERSION=\"7 (Core)\"\nID=\"centos\"\nVERSION_ID=\"7\"\n"
                                  "PRETTY_NAME=\"CentOS Linux 7 (Core)\"\n");
-    put(root / "etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n");
-    put(root / "etc/fstab", "/dev/sda2 / xfs defaults 0 0\n/dev/sda1 /boot xfs defaults 0 0\n");
-    put(root / "bin/ls", elf_header(true, 62) + std::string(100, '\0'));
-    put(root / "var/lib/rpm/Packages", "");
-    put(root / "etc/default/grub", "GRUB_TIMEOUT=5\n");
-    put(root / "boot/grub2/grub.cfg", "menuentry 'CentOS' {}\n");
-    put(root / "usr/lib/systemd/systemd", "");
-    put(root / "usr/sbin/dracut", "");
-    put(root / "etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=static\n");
-    put(root / "etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\n");
-    put(root / "etc/sysconfig/network-scripts/ifcfg-eth0.bak", "DEVICE=eth0\n");
+    dstest::put_file(root / "etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n");
+    dstest::put_file(root / "etc/fstab", "/dev/sda2 / xfs defaults 0 0\n/dev/sda1 /boot xfs defaults 0 0\n");
+    dstest::put_file(root / "bin/ls", elf_header(true, 62) + std::string(100, '\0'));
+    dstest::put_file(root / "var/lib/rpm/Packages", "");
+    dstest::put_file(root / "etc/default/grub", "GRUB_TIMEOUT=5\n");
+    dstest::put_file(root / "boot/grub2/grub.cfg", "menuentry 'CentOS' {}\n");
+    dstest::put_file(root / "usr/lib/systemd/systemd", "");
+    dstest::put_file(root / "usr/sbin/dracut", "");
+    dstest::put_file(root / "etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=static\n");
+    dstest::put_file(root / "etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\n");
+    dstest::put_file(root / "etc/sysconfig/network-scripts/ifcfg-eth0.bak", "DEVICE=eth0\n");
     for (const std::string version : {"3.10.0-1160.el7.x86_64", "3.10.0-957.el7.x86_64"}) {
         std::filesystem::create_directories(root / "lib/modules" / version);
-        put(root / ("boot/vmlinuz-" + version), "");
-        put(root / ("boot/initramfs-" + version + ".img"), "");
+        dstest::put_file(root / ("boot/vmlinuz-" + version), "");
+        dstest::put_file(root / ("boot/initramfs-" + version + ".img"), "");
     }
     std::filesystem::create_directories(root / "lib/modules/3.10.0-999.el7.x86_64");  // modules without a kernel
 }
@@ -114,17 +109,17 @@ TEST_CASE("guest inspection: Debian 12 with interfaces and initramfs-tools, Ubun
 {
     dstest::TempDir dir;
     const auto debian = dir / "debian";
-    put(debian / "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n");
-    put(debian / "etc/debian_version", "12.4\n");
-    put(debian / "var/lib/dpkg/status", "");
-    put(debian / "boot/grub/grub.cfg", "");
-    put(debian / "lib/systemd/systemd", "");
-    put(debian / "usr/sbin/update-initramfs", "");
-    put(debian / "etc/network/interfaces", "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n");
-    put(debian / "etc/network/interfaces.d/ens3", "auto ens3\niface ens3 inet static\n  address 10.0.0.2/24\n"
+    dstest::put_file(debian / "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n");
+    dstest::put_file(debian / "etc/debian_version", "12.4\n");
+    dstest::put_file(debian / "var/lib/dpkg/status", "");
+    dstest::put_file(debian / "boot/grub/grub.cfg", "");
+    dstest::put_file(debian / "lib/systemd/systemd", "");
+    dstest::put_file(debian / "usr/sbin/update-initramfs", "");
+    dstest::put_file(debian / "etc/network/interfaces", "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n");
+    dstest::put_file(debian / "etc/network/interfaces.d/ens3", "auto ens3\niface ens3 inet static\n  address 10.0.0.2/24\n"
                                                   "iface ens3 inet6 auto\n");
-    put(debian / "boot/vmlinuz-6.1.0-17-amd64", "");
-    put(debian / "boot/initrd.img-6.1.0-17-amd64", "");
+    dstest::put_file(debian / "boot/vmlinuz-6.1.0-17-amd64", "");
+    dstest::put_file(debian / "boot/initrd.img-6.1.0-17-amd64", "");
     std::filesystem::create_directories(debian / "lib/modules/6.1.0-17-amd64");
 
     const OsInfo os = inspect_guest(LocalDirGuestFs(debian));
@@ -140,11 +135,11 @@ TEST_CASE("guest inspection: Debian 12 with interfaces and initramfs-tools, Ubun
     CHECK(configured_interfaces(LocalDirGuestFs(debian), os) == std::vector<std::string>{"ens3"});
 
     const auto ubuntu = dir / "ubuntu";
-    put(ubuntu / "etc/os-release", "NAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n");
-    put(ubuntu / "etc/netplan/00-installer-config.yaml",
+    dstest::put_file(ubuntu / "etc/os-release", "NAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n");
+    dstest::put_file(ubuntu / "etc/netplan/00-installer-config.yaml",
         "# written by the installer\nnetwork:\n  ethernets:\n    ens160:\n      dhcp4: false\n      addresses:\n"
         "      - 10.1.1.5/24\n    ens192:\n      dhcp4: true\n  version: 2\n  bonds: {}\n");
-    put(ubuntu / "etc/network/interfaces", "auto lo\niface lo inet loopback\n");
+    dstest::put_file(ubuntu / "etc/network/interfaces", "auto lo\niface lo inet loopback\n");
     const OsInfo ubuntu_os = inspect_guest(LocalDirGuestFs(ubuntu));
     CHECK(ubuntu_os.distribution == "ubuntu");
     CHECK(ubuntu_os.major_version == 22);
@@ -156,10 +151,10 @@ TEST_CASE("guest inspection: Debian 12 with interfaces and initramfs-tools, Ubun
 TEST_CASE("guest inspection: SLES 15 with NetworkManager keyfiles and a UEFI boot")
 {
     dstest::TempDir dir;
-    put(dir / "etc/os-release", "NAME=\"SLES\"\nVERSION_ID=\"15.4\"\nID=\"sles\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP4\"\n");
-    put(dir / "etc/NetworkManager/system-connections/Wired connection 1.nmconnection", "[connection]\n");
-    put(dir / "boot/efi/EFI/sles/grubx64.efi", "");
-    put(dir / "boot/efi/EFI/sles/grub.cfg", "");
+    dstest::put_file(dir / "etc/os-release", "NAME=\"SLES\"\nVERSION_ID=\"15.4\"\nID=\"sles\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP4\"\n");
+    dstest::put_file(dir / "etc/NetworkManager/system-connections/Wired connection 1.nmconnection", "[connection]\n");
+    dstest::put_file(dir / "boot/efi/EFI/sles/grubx64.efi", "");
+    dstest::put_file(dir / "boot/efi/EFI/sles/grub.cfg", "");
     LocalDirGuestFs guest(dir.path(), {{"/dev/sda2", "btrfs", "u", "", "/"}, {"/dev/sda1", "vfat", "E", "", "/boot/efi"}},
                           {{"/dev/sda", "gpt", false}});
     OsInfo os = inspect_guest(guest);
@@ -171,7 +166,7 @@ TEST_CASE("guest inspection: SLES 15 with NetworkManager keyfiles and a UEFI boo
     CHECK(os.network_style == "networkmanager");
     CHECK(find_check(run_checks(guest, os), "firmware").status == CheckStatus::fail);
 
-    put(dir / "boot/efi/EFI/BOOT/bootx64.efi", "");  // FAT ignores case; the check does too
+    dstest::put_file(dir / "boot/efi/EFI/BOOT/bootx64.efi", "");  // FAT ignores case; the check does too
     CHECK(find_check(run_checks(guest, os), "firmware").status == CheckStatus::pass);
     CHECK(find_check(run_checks(guest, os), "root filesystem").status == CheckStatus::pass);
 }
@@ -180,7 +175,7 @@ TEST_CASE("guest checks: 32-bit, unsupported distribution and root filesystem, r
 {
     dstest::TempDir dir;
     make_centos7(dir.path());
-    put(dir / "bin/ls", elf_header(false, 3));
+    dstest::put_file(dir / "bin/ls", elf_header(false, 3));
     auto filesystems = centos7_filesystems();
     filesystems[1] = {"/dev/sdb1", "reiserfs", "", "", "/"};
     LocalDirGuestFs guest(dir.path(), filesystems, {{"/dev/sda", "mbr", true}, {"/dev/sdb", "mbr", false}});

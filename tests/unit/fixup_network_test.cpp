@@ -45,6 +45,7 @@ TEST_CASE("fixup network: CentOS 7 ifcfg static on ens192 becomes DHCP on eth0, 
                                "HWADDR=00:50:56:aa:bb:cc\nIPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.1\n";
     dstest::put_file(dir / (scripts + "ifcfg-ens192"), ens192);
     dstest::put_file(dir / (scripts + "ifcfg-lo"), "DEVICE=lo\nIPADDR=127.0.0.1\n");
+    dstest::put_file(dir / (scripts + "route-ens192"), "10.9.0.0/16 via 10.0.0.254\n");
     dstest::put_file(dir / (scripts + "ifcfg-bond0"), "DEVICE=bond0\nTYPE=Bond\n");
     dstest::put_file(dir / "etc/sysconfig/network", "NETWORKING=yes\nGATEWAY=10.0.0.1\nHOSTNAME=db1\n");
     dstest::put_file(dir / "etc/udev/rules.d/70-persistent-net.rules",
@@ -52,8 +53,9 @@ TEST_CASE("fixup network: CentOS 7 ifcfg static on ens192 becomes DHCP on eth0, 
     LocalDirGuestFs guest(dir.path());
 
     const auto changes = fix(guest);
-    CHECK(changes.size() == 4);
+    CHECK(changes.size() == 5);
     CHECK(guest.list("/" + scripts) == Names{"ifcfg-bond0", "ifcfg-eth0", "ifcfg-lo"});
+    CHECK(guest.exists("/var/lib/diskshift/backup/" + scripts + "route-ens192"));
     const std::string eth0 = guest.read_file("/" + scripts + "ifcfg-eth0");
     CHECK(eth0.find("DEVICE=eth0\n") != std::string::npos);
     CHECK(eth0.find("BOOTPROTO=dhcp\n") != std::string::npos);

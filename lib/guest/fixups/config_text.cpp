@@ -70,6 +70,15 @@ std::vector<FieldSpan> field_spans(std::string_view line)
     return spans;
 }
 
+std::vector<std::string_view> fields_of(std::string_view line)
+{
+    std::vector<std::string_view> fields;
+    for (const auto span : field_spans(line)) {
+        fields.push_back(field(line, span));
+    }
+    return fields;
+}
+
 bool is_blank_or_comment(std::string_view line)
 {
     const auto first = line.find_first_not_of(" \t\r");

@@ -34,6 +34,8 @@ struct FieldSpan {
 };
 std::vector<FieldSpan> field_spans(std::string_view line);
 inline std::string_view field(std::string_view line, FieldSpan span) { return line.substr(span.offset, span.length); }
+/// The whitespace-separated fields of `line`, as views into it.
+std::vector<std::string_view> fields_of(std::string_view line);
 
 /// True for an empty line or one whose first non-blank character is '#'.
 bool is_blank_or_comment(std::string_view line);

@@ -16,15 +16,6 @@ namespace {
 
 // ---- the kernel command line ------------------------------------------------------------------
 
-std::vector<std::string> words_of(std::string_view text)
-{
-    std::vector<std::string> words;
-    for (const auto span : field_spans(text)) {
-        words.emplace_back(field(text, span));
-    }
-    return words;
-}
-
 /// root=/resume= device names made stable (kernel-parameters.txt: root=, resume=).
 void stabilise_devices(std::vector<std::string>& words, const OsInfo& os, std::vector<std::string>& details)
 {
@@ -70,7 +61,8 @@ std::string fixed_cmdline(const std::string& args, const OsInfo& os, const FixOp
                           std::vector<std::string>& details)
 {
     const std::size_t before = details.size();
-    auto words = words_of(args);
+    const auto fields = fields_of(args);
+    std::vector<std::string> words(fields.begin(), fields.end());
     stabilise_devices(words, os, details);
     if (add_arguments) {
         add_target_arguments(words, options, details);
@@ -164,7 +156,7 @@ std::string menu_default(const std::string& grub_cfg, const std::string& version
         if (contains_match(line, m, kernel) && m[1].str().ends_with("vmlinuz-" + version) && !open.empty()) {
             return open.size() == 1 && top_level_entries == 1 ? "0" : joined(open, ">");
         }
-        const auto trimmed = words_of(line);
+        const auto trimmed = fields_of(line);
         if (trimmed.size() == 1 && trimmed[0] == "}" && depth > 0) {
             --depth;
             if (!open_depths.empty() && open_depths.back() == depth) {
@@ -184,7 +176,7 @@ std::string bls_entry(const GuestFs& fs, const std::string& version)
     for (const auto& name : fs.list("/boot/loader/entries")) {
         if (name.ends_with(".conf")) {
             for (const auto& line : split_lines(fs.read_file("/boot/loader/entries/" + name))) {
-                const auto words = words_of(line);
+                const auto words = fields_of(line);
                 if (words.size() >= 2 && words[0] == "linux" && words[1].ends_with("vmlinuz-" + version)) {
                     return name.substr(0, name.size() - 5);
                 }
@@ -396,7 +388,7 @@ void fix_grub_legacy(GuestFs& fs, const std::string& path, const OsInfo& os, con
     int title = -1;
     int wanted_default = -1;
     for (const auto& line : lines) {
-        const auto words = words_of(line);
+        const auto words = fields_of(line);
         if (!words.empty() && words[0] == "title") {
             ++title;
         } else if (kernel != nullptr && words.size() >= 2 && words[0] == "kernel" && wanted_default < 0 &&
@@ -416,8 +408,8 @@ void fix_grub_legacy(GuestFs& fs, const std::string& path, const OsInfo& os, con
         }
         const std::string wanted = std::to_string(is_default ? wanted_default : static_cast<int>(options.grub_timeout_seconds));
         if (m[4].str() != wanted) {
-            line = m[1].str() + wanted;
             edit.details.push_back(m[2].str() + " " + wanted);
+            line = m[1].str() + wanted;  // last: `m` points into `line`
         }
     }
     fix_kernel_lines(lines, {"kernel"}, os, options, edit.details);
@@ -445,8 +437,8 @@ void fix_device_map(GuestFs& fs, const OsInfo& os, std::vector<Change>& changes)
             }
             const auto disk = std::stoul(m[2].str());
             if (disk < os.disks.size() && m[3].str() != os.disks[disk].device) {
-                line = m[1].str() + os.disks[disk].device;
                 edit.details.push_back("(hd" + m[2].str() + ") -> " + os.disks[disk].device);
+                line = m[1].str() + os.disks[disk].device;  // last: `m` points into `line`
             }
         }
         edit.text = join_lines(lines);

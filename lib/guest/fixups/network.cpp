@@ -123,8 +123,16 @@ void fix_redhat_ifcfg(GuestFs& fs, std::vector<Change>& changes)
         "# diskshift: DHCP on the first network interface, eth0 (net.ifnames=0 biosdevname=0 on the kernel\n"
         "# command line makes the first NIC eth0 whatever the hypervisor).\n"
         "DEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nBOOTPROTO=dhcp\nONBOOT=yes\n";
-    replace_configs(fs, configs_in(fs, folder, is_ethernet_ifcfg), folder + "/ifcfg-eth0", content,
-                    "network: DHCP on eth0 (ifcfg)", changes);
+    const auto originals = configs_in(fs, folder, is_ethernet_ifcfg);
+    replace_configs(fs, originals, folder + "/ifcfg-eth0", content, "network: DHCP on eth0 (ifcfg)", changes);
+    // The static routes of those interfaces (ifcfg-rh: route-<name>, route6-<name>).
+    for (const auto& original : originals) {
+        const std::string name = original.substr(folder.size() + std::string_view("/ifcfg-").size());
+        for (const std::string routes : {"route-", "route6-"}) {
+            add_change(changes, remove_file(fs, folder + "/" + routes + name, BackupPlace::backup_folder,
+                                            "network: static routes removed"));
+        }
+    }
     // A static default route in /etc/sysconfig/network would override the DHCP one.
     const std::string network = "/etc/sysconfig/network";
     if (fs.exists(network) && !fs.is_directory(network)) {
@@ -191,15 +199,6 @@ bool is_diskshift_stanza(const std::vector<std::string_view>& words)
     return words.size() >= 4 && words[1] == first_nic && words[2] == "inet" && words[3] == "dhcp";
 }
 
-std::vector<std::string_view> words_of(const std::string& line)
-{
-    std::vector<std::string_view> words;
-    for (const auto span : field_spans(line)) {
-        words.push_back(field(line, span));
-    }
-    return words;
-}
-
 /// The interfaces(5) text without the stanzas of Ethernet NICs (except an `iface eth0 inet dhcp`
 /// one), and without Ethernet names on auto/allow-* lines (except eth0).
 TextEdit without_ethernet_stanzas(const std::string& text)
@@ -208,7 +207,7 @@ TextEdit without_ethernet_stanzas(const std::string& text)
     std::vector<std::string> kept;
     bool dropping = false;
     for (const auto& line : split_lines(text)) {
-        const auto words = words_of(line);
+        const auto words = fields_of(line);
         if (words.empty() || words[0].starts_with('#')) {
             kept.push_back(line);
             continue;
@@ -253,7 +252,7 @@ TextEdit without_ethernet_stanzas(const std::string& text)
 bool has_diskshift_stanza(const std::string& text)
 {
     for (const auto& line : split_lines(text)) {
-        const auto words = words_of(line);
+        const auto words = fields_of(line);
         if (!words.empty() && words[0] == "iface" && is_diskshift_stanza(words)) {
             return true;
         }

@@ -45,7 +45,9 @@ std::optional<QemuFormat> qemu_format_of(const ImageInfo& info)
 
 std::unique_ptr<Image> open_input(const std::filesystem::path& path, const FixRequest& request)
 {
-    auto image = open_image(path, OpenOptions{request.input_format, false});
+    OpenOptions options;
+    options.format = request.input_format;
+    auto image = open_image(path, options);
     if (image->info().parent) {
         fail(Errc::unsupported, "{}: a delta layer (parent {}): merge the chain into one image first (imgmerge)",
              path.string(), image->info().parent->hint);

@@ -7,6 +7,7 @@
 #include <diskshift/format.hpp>
 #include <diskshift/inspect.hpp>
 #include <diskshift/ova.hpp>
+#include <diskshift/ova_writer.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -31,7 +32,7 @@ std::string disk_list(const std::vector<diskshift::OvaDiskEntry>& disks)
 int main(int argc, char** argv)
 {
     CLI::App app{"Convert a disk image. DST is written under a temporary name and renamed when complete.", "imgconv"};
-    std::string source;
+    std::vector<std::string> sources;
     std::string destination;
     diskshift::OpenOptions open;
     diskshift::ConvertOptions convert;
@@ -66,30 +67,79 @@ int main(int argc, char** argv)
     std::string all_disks;
     app.add_option("--all-disks", all_disks, "From an OVA: write every disk into folder DIR as DIR/<disk id>.<format>")
         ->excludes(disk);
-    app.add_option("SRC", source, "The image to read")->required();
-    app.add_option("DST", destination, "The image to write (not with --all-disks)");
+    // CLI11 gives every positional argument to the SRC list, so the callback takes DST from its end.
+    app.add_option("SRC", sources, "The image to read (with -O ova, one or more: the VM's disks)")->required();
+    app.add_option("DST", destination, "The image to write (required: the last argument; none with --all-disks)");
+    // -O ova packages several disks; its -o values (name, os, cpus, memory) are checked as usage.
+    diskshift::OvaWriteOptions ova;
+    app.callback([&] {
+        if (destination.empty() && all_disks.empty()) {
+            if (sources.size() < 2) {
+                throw CLI::RequiredError("DST");
+            }
+            destination = sources.back();
+            sources.pop_back();
+        }
+        if (convert.format != "ova") {
+            if (sources.size() > 1) {
+                throw CLI::ValidationError("SRC", "only -O ova takes more than one SRC");
+            }
+            return;
+        }
+        try {
+            for (const std::string& text : output_options) {
+                ova.disk_options.parse(text);
+            }
+            diskshift::take_ova_options(ova.disk_options, ova);
+        } catch (const diskshift::Error& e) {
+            throw CLI::ValidationError("-o", e.what());
+        }
+    });
 
     return diskshift::cli::run(app, argc, argv, [&] {
-        if (all_disks.empty() == destination.empty()) {
-            throw diskshift::cli::UsageError("give DST, or --all-disks DIR for an OVA's disks (not both)");
-        }
         for (const std::string& text : output_options) {
             convert.options.parse(text);
         }
         convert.durability = sync ? diskshift::Durability::synced : diskshift::Durability::page_cache;
         convert.progress = diskshift::cli::progress_callback(progress || force_progress, force_progress);
+        const auto started = std::chrono::steady_clock::now();
+        const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+        if (convert.format == "ova") {
+            ova.threads = convert.threads;
+            ova.progress = convert.progress;
+            ova.durability = convert.durability;
+            std::vector<std::unique_ptr<diskshift::Image>> images;
+            std::vector<const diskshift::Image*> disks;
+            for (const std::string& source : sources) {
+                disks.push_back(images.emplace_back(diskshift::open_image(source, open)).get());
+            }
+            const diskshift::OvaWriteStats stats = diskshift::write_ova(disks, destination, ova);
+            if (json) {
+                nlohmann::ordered_json members = nlohmann::ordered_json::array();
+                for (const diskshift::OvaMember& m : stats.members) {
+                    members.push_back({{"name", m.name}, {"size", m.size}, {"sha256", m.sha256}});
+                }
+                const nlohmann::ordered_json summary = {
+                    {"sources", sources}, {"destination", destination}, {"format", "ova"},
+                    {"size", stats.size},  {"members", members},          {"seconds", seconds()},
+                };
+                std::cout << summary.dump(2) << '\n';
+            }
+            return;
+        }
+        const std::string& source = sources.front();
         nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
         // Converts one image; an OVA disk is checked against the package's manifest before DST appears.
         const auto convert_one = [&](const diskshift::Image& image, const std::filesystem::path& target) {
-            const auto started = std::chrono::steady_clock::now();
+            const auto disk_started = std::chrono::steady_clock::now();
             convert.before_commit = [&] { diskshift::verify_ova_reads(image); };
             const diskshift::ConvertStats stats = diskshift::convert(image, target, convert);
-            const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
+            const std::chrono::duration<double> disk_seconds = std::chrono::steady_clock::now() - disk_started;
             summaries.push_back({
                 {"source", source},           {"destination", target.string()},
                 {"source_format", image.info().format}, {"format", convert.format},
                 {"virtual_size", stats.virtual_size},    {"data_bytes", stats.data_bytes},
-                {"zero_bytes", stats.zero_bytes},        {"seconds", seconds.count()},
+                {"zero_bytes", stats.zero_bytes},        {"seconds", disk_seconds.count()},
             });
         };
         const auto image = diskshift::open_image(source, open);

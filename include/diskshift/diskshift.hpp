@@ -10,5 +10,6 @@
 #include <diskshift/io.hpp>
 #include <diskshift/merge.hpp>
 #include <diskshift/ova.hpp>
+#include <diskshift/ova_writer.hpp>
 #include <diskshift/version.hpp>
 #include <diskshift/writer.hpp>

@@ -12,7 +12,8 @@
 namespace diskshift {
 namespace {
 
-// FIPS 180-4 4.1.1: SHA-1 uses Ch, Parity and Maj with four constants, 20 rounds each (4.2.1).
+// FIPS 180-4 4.1.1: SHA-1 uses Ch, Parity, Maj and Parity with four constants, 20 rounds each
+// (4.2.1); one loop per function lets the compiler keep everything in registers.
 void compress_sha1(std::array<std::uint64_t, 8>& state, const std::byte* block,
                    std::size_t count) noexcept
 {
@@ -29,29 +30,21 @@ void compress_sha1(std::array<std::uint64_t, 8>& state, const std::byte* block,
         auto c = static_cast<std::uint32_t>(state[2]);
         auto d = static_cast<std::uint32_t>(state[3]);
         auto e = static_cast<std::uint32_t>(state[4]);
-        for (std::size_t t = 0; t < 80; ++t) {
-            std::uint32_t f = 0;
-            std::uint32_t k = 0;
-            if (t < 20) {
-                f = (b & c) ^ (~b & d);
-                k = 0x5a827999;
-            } else if (t < 40) {
-                f = b ^ c ^ d;
-                k = 0x6ed9eba1;
-            } else if (t < 60) {
-                f = (b & c) ^ (b & d) ^ (c & d);
-                k = 0x8f1bbcdc;
-            } else {
-                f = b ^ c ^ d;
-                k = 0xca62c1d6;
+        const auto rounds = [&](std::size_t first, std::uint32_t k, auto f) {
+            for (std::size_t t = first; t < first + 20; ++t) {
+                const std::uint32_t temp = std::rotl(a, 5) + f(b, c, d) + e + k + w[t];
+                e = d;
+                d = c;
+                c = std::rotl(b, 30);
+                b = a;
+                a = temp;
             }
-            const std::uint32_t temp = std::rotl(a, 5) + f + e + k + w[t];
-            e = d;
-            d = c;
-            c = std::rotl(b, 30);
-            b = a;
-            a = temp;
-        }
+        };
+        rounds(0, 0x5a827999, [](std::uint32_t x, std::uint32_t y, std::uint32_t z) { return (x & y) ^ (~x & z); });
+        rounds(20, 0x6ed9eba1, [](std::uint32_t x, std::uint32_t y, std::uint32_t z) { return x ^ y ^ z; });
+        rounds(40, 0x8f1bbcdc,
+               [](std::uint32_t x, std::uint32_t y, std::uint32_t z) { return (x & y) ^ (x & z) ^ (y & z); });
+        rounds(60, 0xca62c1d6, [](std::uint32_t x, std::uint32_t y, std::uint32_t z) { return x ^ y ^ z; });
         state[0] = static_cast<std::uint32_t>(state[0] + a);
         state[1] = static_cast<std::uint32_t>(state[1] + b);
         state[2] = static_cast<std::uint32_t>(state[2] + c);
@@ -98,52 +91,58 @@ constexpr std::array<std::uint64_t, 80> sha512_k = {
     0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
 };
 
-/// The rotation and shift amounts of Σ0, Σ1, σ0 and σ1 (FIPS 180-4 4.1.2 and 4.1.3).
-struct Sha2Shifts {
-    int big_sigma0[3];
-    int big_sigma1[3];
-    int small_sigma0[3];  ///< two rotations, then a shift
-    int small_sigma1[3];
+// The rotation and shift amounts of Σ0, Σ1 (three rotations), σ0 and σ1 (two rotations, then a
+// shift), FIPS 180-4 4.1.2 and 4.1.3, as compile-time constants so that they fold into the code.
+struct Sha256 {
+    using Word = std::uint32_t;
+    static constexpr std::size_t rounds = 64;
+    static constexpr int big0[3] = {2, 13, 22}, big1[3] = {6, 11, 25};
+    static constexpr int small0[3] = {7, 18, 3}, small1[3] = {17, 19, 10};
+    static constexpr const auto& k = sha256_k;
 };
 
-constexpr Sha2Shifts sha256_shifts{{2, 13, 22}, {6, 11, 25}, {7, 18, 3}, {17, 19, 10}};
-constexpr Sha2Shifts sha512_shifts{{28, 34, 39}, {14, 18, 41}, {1, 8, 7}, {19, 61, 6}};
+struct Sha512 {
+    using Word = std::uint64_t;
+    static constexpr std::size_t rounds = 80;
+    static constexpr int big0[3] = {28, 34, 39}, big1[3] = {14, 18, 41};
+    static constexpr int small0[3] = {1, 8, 7}, small1[3] = {19, 61, 6};
+    static constexpr const auto& k = sha512_k;
+};
 
-template <typename Word>
-constexpr Word big_sigma(Word x, const int (&r)[3]) noexcept
+template <const int (&r)[3], typename Word>
+constexpr Word big_sigma(Word x) noexcept
 {
     return std::rotr(x, r[0]) ^ std::rotr(x, r[1]) ^ std::rotr(x, r[2]);
 }
 
-template <typename Word>
-constexpr Word small_sigma(Word x, const int (&r)[3]) noexcept
+template <const int (&r)[3], typename Word>
+constexpr Word small_sigma(Word x) noexcept
 {
     return std::rotr(x, r[0]) ^ std::rotr(x, r[1]) ^ (x >> r[2]);
 }
 
 // FIPS 180-4 6.2.2 (SHA-256) and 6.4.2 (SHA-512): the same computation on 32- or 64-bit words.
-template <typename Word, std::size_t Rounds>
-void compress_sha2(std::array<std::uint64_t, 8>& state, const std::byte* block, std::size_t count,
-                   const std::array<Word, Rounds>& k, const Sha2Shifts& s) noexcept
+template <typename Sha2>
+void compress_sha2(std::array<std::uint64_t, 8>& state, const std::byte* block, std::size_t count) noexcept
 {
+    using Word = typename Sha2::Word;
     constexpr std::size_t block_bytes = 16 * sizeof(Word);
-    std::array<Word, Rounds> w{};
+    std::array<Word, Sha2::rounds> w{};
     for (; count > 0; --count, block += block_bytes) {
         for (std::size_t t = 0; t < 16; ++t) {
             w[t] = load_be<Word>(block + sizeof(Word) * t);
         }
-        for (std::size_t t = 16; t < Rounds; ++t) {
-            w[t] = small_sigma(w[t - 2], s.small_sigma1) + w[t - 7] +
-                   small_sigma(w[t - 15], s.small_sigma0) + w[t - 16];
+        for (std::size_t t = 16; t < Sha2::rounds; ++t) {
+            w[t] = small_sigma<Sha2::small1>(w[t - 2]) + w[t - 7] + small_sigma<Sha2::small0>(w[t - 15]) + w[t - 16];
         }
         std::array<Word, 8> v{};
         for (std::size_t i = 0; i < 8; ++i) {
             v[i] = static_cast<Word>(state[i]);
         }
         auto [a, b, c, d, e, f, g, h] = v;
-        for (std::size_t t = 0; t < Rounds; ++t) {
-            const Word t1 = h + big_sigma(e, s.big_sigma1) + ((e & f) ^ (~e & g)) + k[t] + w[t];
-            const Word t2 = big_sigma(a, s.big_sigma0) + ((a & b) ^ (a & c) ^ (b & c));
+        for (std::size_t t = 0; t < Sha2::rounds; ++t) {
+            const Word t1 = h + big_sigma<Sha2::big1>(e) + ((e & f) ^ (~e & g)) + Sha2::k[t] + w[t];
+            const Word t2 = big_sigma<Sha2::big0>(a) + ((a & b) ^ (a & c) ^ (b & c));
             h = g;
             g = f;
             f = e;
@@ -237,8 +236,8 @@ void Sha::compress(const std::byte* blocks, std::size_t count) noexcept
 {
     switch (algorithm_) {
     case ShaAlgorithm::sha1: compress_sha1(state_, blocks, count); break;
-    case ShaAlgorithm::sha256: compress_sha2(state_, blocks, count, sha256_k, sha256_shifts); break;
-    case ShaAlgorithm::sha512: compress_sha2(state_, blocks, count, sha512_k, sha512_shifts); break;
+    case ShaAlgorithm::sha256: compress_sha2<Sha256>(state_, blocks, count); break;
+    case ShaAlgorithm::sha512: compress_sha2<Sha512>(state_, blocks, count); break;
     }
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/bytes.hpp"
 #include "core/fail.hpp"
+#include "ops/destination.hpp"
 #include "ops/extent_walk.hpp"
 #include "ops/worker_pool.hpp"
 
@@ -276,7 +277,9 @@ private:
     std::deque<Step> steps_;
 };
 
-void check_not_an_input(const Image& source, const std::filesystem::path& destination)
+}  // namespace
+
+void require_not_an_input(const Image& source, const std::filesystem::path& destination)
 {
     std::error_code ec;
     if (std::filesystem::equivalent(source.info().filename, destination, ec)) {
@@ -285,8 +288,6 @@ void check_not_an_input(const Image& source, const std::filesystem::path& destin
     }
 }
 
-}  // namespace
-
 ConvertStats convert(const Image& source, Writer& writer, const ConvertOptions& options)
 {
     return Converter(source, writer, options).run();
@@ -294,7 +295,7 @@ ConvertStats convert(const Image& source, Writer& writer, const ConvertOptions& 
 
 ConvertStats convert(const Image& source, const std::filesystem::path& destination, const ConvertOptions& options)
 {
-    check_not_an_input(source, destination);
+    require_not_an_input(source, destination);
     const Format& format = find_format(options.format);
     if (!format.can_write()) {
         fail(Errc::unsupported, "{}: diskshift cannot write the {} format", destination.string(), format.name());

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include <diskshift/error.hpp>
+#include <fmt/format.h>
 
 #include "formats/ova/ovf.hpp"
 #include "support/byte_range.hpp"
@@ -44,7 +45,8 @@ const OvfDisk& disk_named(const OvfDescriptor& d, const std::string& id)
 const OvfAttachment& attachment_of(const OvfDescriptor& d, const std::string& disk_id)
 {
     const auto& all = d.machine.attachments;
-    const auto found = std::find_if(all.begin(), all.end(), [&](const OvfAttachment& a) { return a.disk_id == disk_id; });
+    const auto found =
+        std::find_if(all.begin(), all.end(), [&](const OvfAttachment& a) { return a.disk_id == disk_id; });
     REQUIRE_MESSAGE(found != all.end(), "disk " << disk_id << " is not attached");
     return *found;
 }
@@ -52,7 +54,8 @@ const OvfAttachment& attachment_of(const OvfDescriptor& d, const std::string& di
 /// "scsi/lsilogic 0:1": where an attachment is, in one comparable string.
 std::string where(const OvfAttachment& a)
 {
-    return a.controller + "/" + a.controller_subtype + " " + std::to_string(a.controller_index) + ":" + std::to_string(a.position);
+    return a.controller + "/" + a.controller_subtype + " " + std::to_string(a.controller_index) + ":" +
+           std::to_string(a.position);
 }
 
 std::string all_warnings(const OvfDescriptor& d)
@@ -63,19 +66,25 @@ std::string all_warnings(const OvfDescriptor& d)
 }
 
 /// A minimal descriptor around one Disk element's attributes, for unit and namespace checks.
-std::string one_disk_ovf(const std::string& disk_attributes, const std::string& envelope_ns = "http://schemas.dmtf.org/ovf/envelope/1")
+std::string one_disk_ovf(const std::string& disk_attributes,
+                         const std::string& envelope_ns = "http://schemas.dmtf.org/ovf/envelope/1")
 {
     return "<?xml version=\"1.0\"?>\n"
-           "<Envelope xmlns=\"" + envelope_ns + "\" xmlns:ovf=\"" + envelope_ns + "\">\n"
+           "<Envelope xmlns=\"" +
+           envelope_ns + "\" xmlns:ovf=\"" + envelope_ns +
+           "\">\n"
            "  <References><File ovf:id=\"f1\" ovf:href=\"d.vmdk\"/></References>\n"
-           "  <DiskSection><Info>x</Info><Disk ovf:diskId=\"d1\" ovf:fileRef=\"f1\" " + disk_attributes + "/></DiskSection>\n"
+           "  <DiskSection><Info>x</Info><Disk ovf:diskId=\"d1\" ovf:fileRef=\"f1\" " +
+           disk_attributes +
+           "/></DiskSection>\n"
            "  <VirtualSystem ovf:id=\"vm\"><Info>x</Info></VirtualSystem>\n"
            "</Envelope>\n";
 }
 
 std::uint64_t capacity_with_units(const std::string& capacity, const std::string& units)
 {
-    const auto d = parse_ovf(one_disk_ovf("ovf:capacity=\"" + capacity + "\" ovf:capacityAllocationUnits=\"" + units + "\""), "units.ovf");
+    const auto d = parse_ovf(
+        one_disk_ovf("ovf:capacity=\"" + capacity + "\" ovf:capacityAllocationUnits=\"" + units + "\""), "units.ovf");
     INFO(all_warnings(d));
     return d.disks.at(0).capacity;
 }
@@ -115,7 +124,8 @@ TEST_CASE("OVF: a vSphere export with one disk")
     CHECK(m.nics[0].model == "VmxNet3");
     CHECK(where(attachment_of(d, "vmdisk1")) == "scsi/lsilogic 0:0");
     // The empty CD drive on the secondary IDE channel.
-    const auto cd = std::find_if(m.attachments.begin(), m.attachments.end(), [](const OvfAttachment& a) { return a.kind == "cdrom"; });
+    const auto cd = std::find_if(m.attachments.begin(), m.attachments.end(),
+                                 [](const OvfAttachment& a) { return a.kind == "cdrom"; });
     REQUIRE(cd != m.attachments.end());
     CHECK(where(*cd) == "ide/ 1:0");
     CHECK(cd->file_ref.empty());
@@ -336,11 +346,14 @@ TEST_CASE("OVF: capacity allocation units as producers write them")
 TEST_CASE("OVF: a capacity given by a ProductSection property")
 {
     const std::string xml =
-        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
         "<References/>"
-        "<DiskSection><Info>x</Info><Disk ovf:diskId=\"data\" ovf:capacity=\"${data_size}\" ovf:capacityAllocationUnits=\"byte * 2^20\"/></DiskSection>"
+        "<DiskSection><Info>x</Info><Disk ovf:diskId=\"data\" ovf:capacity=\"${data_size}\" "
+        "ovf:capacityAllocationUnits=\"byte * 2^20\"/></DiskSection>"
         "<VirtualSystem ovf:id=\"vm\"><Info>x</Info>"
-        "<ProductSection><Info>x</Info><Property ovf:key=\"data_size\" ovf:type=\"int\" ovf:value=\"3\"/></ProductSection>"
+        "<ProductSection><Info>x</Info><Property ovf:key=\"data_size\" ovf:type=\"int\" "
+        "ovf:value=\"3\"/></ProductSection>"
         "</VirtualSystem></Envelope>";
     const auto d = parse_ovf(xml, "property.ovf");
     CHECK(d.disks.at(0).capacity == 3 * MiB);
@@ -350,8 +363,9 @@ TEST_CASE("OVF: a capacity given by a ProductSection property")
 TEST_CASE("OVF: namespace spellings, prefixes and the default namespace")
 {
     const std::string disk = "ovf:capacity=\"2\" ovf:capacityAllocationUnits=\"byte * 2^20\"";
-    for (const std::string uri : {"http://schemas.dmtf.org/ovf/envelope/1", "http://schemas.dmtf.org/ovf/envelope/1/",
-                                  "http://schemas.dmtf.org/ovf/envelope/2", "http://www.vmware.com/schema/ovf/1/envelope"}) {
+    for (const std::string uri :
+         {"http://schemas.dmtf.org/ovf/envelope/1", "http://schemas.dmtf.org/ovf/envelope/1/",
+          "http://schemas.dmtf.org/ovf/envelope/2", "http://www.vmware.com/schema/ovf/1/envelope"}) {
         CAPTURE(uri);
         const auto d = parse_ovf(one_disk_ovf(disk, uri), "ns.ovf");
         CHECK(d.disks.at(0).capacity == 2 * MiB);
@@ -368,13 +382,16 @@ TEST_CASE("OVF: namespace spellings, prefixes and the default namespace")
         "xmlns:s=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData\" "
         "xmlns:v=\"http://www.vmware.com/schema/ovf\">"
         "<e:References><e:File e:id=\"a\" e:href=\"a.vmdk\" e:size=\"10\"/></e:References>"
-        "<e:DiskSection><e:Info>x</e:Info><e:Disk e:diskId=\"d\" e:fileRef=\"a\" e:capacity=\"1\" e:capacityAllocationUnits=\"byte * 2^20\"/></e:DiskSection>"
+        "<e:DiskSection><e:Info>x</e:Info><e:Disk e:diskId=\"d\" e:fileRef=\"a\" e:capacity=\"1\" "
+        "e:capacityAllocationUnits=\"byte * 2^20\"/></e:DiskSection>"
         "<e:VirtualSystem e:id=\"vm\"><e:Info>x</e:Info><e:Name>odd</e:Name>"
         "<e:OperatingSystemSection e:id=\"94\" v:osType=\"ubuntu64Guest\"><e:Info>x</e:Info></e:OperatingSystemSection>"
         "<e:VirtualHardwareSection><e:Info>x</e:Info>"
         "<e:System><s:VirtualSystemType>vmx-15</s:VirtualSystemType></e:System>"
-        "<e:Item><r:InstanceID>1</r:InstanceID><r:ResourceType>3</r:ResourceType><r:VirtualQuantity>3</r:VirtualQuantity></e:Item>"
-        "<e:Item><r:InstanceID>2</r:InstanceID><r:ResourceType>6</r:ResourceType><r:ResourceSubType>lsilogic</r:ResourceSubType></e:Item>"
+        "<e:Item><r:InstanceID>1</r:InstanceID><r:ResourceType>3</r:ResourceType><r:VirtualQuantity>3</"
+        "r:VirtualQuantity></e:Item>"
+        "<e:Item><r:InstanceID>2</r:InstanceID><r:ResourceType>6</r:ResourceType><r:ResourceSubType>lsilogic</"
+        "r:ResourceSubType></e:Item>"
         "<e:Item><r:InstanceID>3</r:InstanceID><r:ResourceType>17</r:ResourceType><r:Parent>2</r:Parent>"
         "<r:HostResource>ovf:/disk/d</r:HostResource><r:AddressOnParent>2</r:AddressOnParent></e:Item>"
         "<v:Config v:key=\"firmware\" v:value=\"efi\"/>"
@@ -391,14 +408,87 @@ TEST_CASE("OVF: namespace spellings, prefixes and the default namespace")
     CHECK(d.warnings.empty());
 
     // An OVF-looking document in another namespace is not an OVF descriptor.
-    CHECK(dstest::error_kind_of([&] { parse_ovf(one_disk_ovf(disk, "urn:example:not-ovf"), "other.ovf"); }) == "corrupt");
+    CHECK(dstest::error_kind_of([&] { parse_ovf(one_disk_ovf(disk, "urn:example:not-ovf"), "other.ovf"); }) ==
+          "corrupt");
+}
+
+TEST_CASE("OVF: undeclared prefixes and a namespace-less envelope are read with a warning")
+{
+    // Hand-written descriptors: ovf: and xsi: used without being declared, or no namespace at all.
+    const std::string undeclared =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\">"
+        "<References><File ovf:id=\"file1\" ovf:href=\"disk.vmdk\"/></References>"
+        "<Section xsi:type=\"ovf:DiskSection_Type\"><Disk ovf:diskId=\"vmdisk1\" ovf:fileRef=\"file1\" "
+        "ovf:capacity=\"1048576\"/></Section>"
+        "</Envelope>";
+    const auto d = parse_ovf(undeclared, "undeclared.ovf");
+    CHECK(d.files.at(0).href == "disk.vmdk");
+    CHECK(d.disks.at(0).capacity == 1 * MiB);
+    CHECK(dstest::contains(all_warnings(d), "namespace"));
+
+    const auto bare = parse_ovf(
+        "<Envelope><References><File id=\"a\" href=\"a.vmdk\"/></References>"
+        "<DiskSection><Disk diskId=\"d\" fileRef=\"a\" capacity=\"4096\"/></DiskSection></Envelope>",
+        "bare.ovf");
+    CHECK(bare.disks.at(0).capacity == 4096);
+    CHECK(dstest::contains(all_warnings(bare), "no namespace"));
+}
+
+TEST_CASE("OVF: NVMe, SATA and virtio-scsi controllers as producers write them")
+{
+    const auto item = [](int id, int type, const std::string& subtype) {
+        return "<Item><rasd:InstanceID>" + std::to_string(id) + "</rasd:InstanceID><rasd:ResourceType>" +
+               std::to_string(type) + "</rasd:ResourceType><rasd:ResourceSubType>" + subtype +
+               "</rasd:ResourceSubType><rasd:Address>" + std::to_string(id % 2) + "</rasd:Address></Item>";
+    };
+    const auto disk_item = [](int id, int parent, const std::string& disk) {
+        return "<Item><rasd:InstanceID>" + std::to_string(id) +
+               "</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType><rasd:Parent>" + std::to_string(parent) +
+               "</rasd:Parent><rasd:HostResource>/disk/" + disk + "</rasd:HostResource></Item>";
+    };
+    std::string xml =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+        "CIM_ResourceAllocationSettingData\"><References/>"
+        "<DiskSection><Info>x</Info>";
+    for (const char* id : {"a", "b", "c", "d"})
+        xml += std::string("<Disk ovf:diskId=\"") + id + "\" ovf:capacity=\"1\"/>";
+    xml += "</DiskSection><VirtualSystem ovf:id=\"vm\"><Info>x</Info><VirtualHardwareSection><Info>x</Info>" +
+           item(1, 20, "vmware.nvme.controller") + item(2, 20, "NVMe") + item(3, 20, "vmware.sata.ahci") +
+           item(4, 20, "VirtioSCSI") + disk_item(5, 1, "a") + disk_item(6, 2, "b") + disk_item(7, 3, "c") +
+           disk_item(8, 4, "d") + "</VirtualHardwareSection></VirtualSystem></Envelope>";
+    const auto d = parse_ovf(xml, "buses.ovf");
+    CHECK(where(attachment_of(d, "a")) == "nvme/vmware.nvme.controller 1:0");
+    CHECK(where(attachment_of(d, "b")) == "nvme/NVMe 0:0");
+    CHECK(where(attachment_of(d, "c")) == "sata/vmware.sata.ahci 1:0");
+    CHECK(where(attachment_of(d, "d")) == "scsi/VirtioSCSI 0:0");
+    CHECK(d.warnings.empty());
+}
+
+TEST_CASE("OVF: the first VirtualSystem of a collection, and XenServer's UEFI boot parameter")
+{
+    const std::string xml =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:xenovf=\"http://schemas.citrix.com/ovf/envelope/1\"><References/>"
+        "<VirtualSystemCollection ovf:id=\"vapp\"><Info>x</Info>"
+        "<VirtualSystem ovf:id=\"first\"><Info>x</Info><VirtualHardwareSection><Info>x</Info>"
+        "<xenovf:VirtualSystemOtherConfigurationData Name=\"HVM_boot_params\"><xenovf:Value>order=dc;firmware=uefi"
+        "</xenovf:Value></xenovf:VirtualSystemOtherConfigurationData></VirtualHardwareSection></VirtualSystem>"
+        "<VirtualSystem ovf:id=\"second\"><Info>x</Info></VirtualSystem>"
+        "</VirtualSystemCollection></Envelope>";
+    const auto d = parse_ovf(xml, "vapp.ovf");
+    CHECK(d.machine.name == "first");
+    CHECK(d.machine.firmware == "efi");
+    CHECK(dstest::contains(all_warnings(d), "more than one VirtualSystem"));
 }
 
 TEST_CASE("OVF: disks find their files by id, never by position")
 {
     // References in another order than the disks, an ISO in between, ids that are not fileN.
     const std::string xml =
-        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
         "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData\">"
         "<References>"
         "<File ovf:id=\"second.vmdk_id\" ovf:href=\"second.vmdk\"/>"
@@ -412,9 +502,11 @@ TEST_CASE("OVF: disks find their files by id, never by position")
         "</DiskSection>"
         "<VirtualSystem ovf:id=\"vm\"><Info>x</Info><VirtualHardwareSection><Info>x</Info>"
         "<Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>5</rasd:ResourceType></Item>"
-        "<Item><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>15</rasd:ResourceType><rasd:Parent>1</rasd:Parent>"
+        "<Item><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>15</rasd:ResourceType><rasd:Parent>1</"
+        "rasd:Parent>"
         "<rasd:HostResource>ovf:/file/tools</rasd:HostResource><rasd:AddressOnParent>1</rasd:AddressOnParent></Item>"
-        "<Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType><rasd:Parent>1</rasd:Parent>"
+        "<Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType><rasd:Parent>1</"
+        "rasd:Parent>"
         "<rasd:HostResource>ovf:/disk/c</rasd:HostResource></Item>"
         "</VirtualHardwareSection></VirtualSystem></Envelope>";
     const auto d = parse_ovf(xml, "byid.ovf");
@@ -450,7 +542,33 @@ TEST_CASE("OVF: malformed XML and a dangling fileRef are corrupt and name the de
     duplicate.replace(duplicate.find("</References>"), 0, "<File ovf:id=\"f1\" ovf:href=\"other.vmdk\"/>");
     CHECK(dstest::error_kind_of([&] { parse_ovf(duplicate, "dup.ovf"); }) == "corrupt");
 
-    CHECK(dstest::error_kind_of([] { parse_ovf(std::string(17 << 20, ' '), "huge.ovf"); }) == "unsupported");
+    CHECK(dstest::error_kind_of([] { parse_ovf(std::string(5 << 20, ' '), "huge.ovf"); }) == "unsupported");
+}
+
+TEST_CASE("OVF: a descriptor near the size cap with thousands of disks binds them all quickly")
+{
+    constexpr int count = 17000;
+    std::string xml =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:r=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData\"><References>";
+    for (int i = 0; i < count; ++i) xml += fmt::format("<File ovf:id=\"f{0}\" ovf:href=\"h{0}\"/>", i);
+    xml += "</References><DiskSection>";
+    for (int i = 0; i < count; ++i) xml += fmt::format("<Disk ovf:diskId=\"d{0}\" ovf:fileRef=\"f{0}\" ovf:capacity=\"1\"/>", i);
+    xml += "</DiskSection><VirtualSystem ovf:id=\"x\"><VirtualHardwareSection>";
+    for (int i = count - 1; i >= 0; --i)  // bound through the file, in reverse order
+        xml += fmt::format("<Item><r:InstanceID>{0}</r:InstanceID><r:ResourceType>17</r:ResourceType>"
+                           "<r:HostResource>ovf:/file/f{0}</r:HostResource></Item>",
+                           i);
+    xml += "</VirtualHardwareSection></VirtualSystem></Envelope>";
+    REQUIRE(xml.size() < 4 * MiB);
+
+    const auto start = std::chrono::steady_clock::now();
+    const auto d = parse_ovf(xml, "many.ovf");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    REQUIRE(d.machine.attachments.size() == count);
+    CHECK(d.machine.attachments.front().disk_id == "d" + std::to_string(count - 1));
+    CHECK(d.machine.attachments.back().disk_id == "d0");
+    CHECK(d.warnings.empty());
 }
 
 TEST_CASE("OVF: external entities are never read, entity bombs never expand")
@@ -462,14 +580,18 @@ TEST_CASE("OVF: external entities are never read, entity bombs never expand")
     const std::string xxe =
         "<?xml version=\"1.0\"?>\n"
         "<!DOCTYPE Envelope [\n"
-        "  <!ENTITY xxe SYSTEM \"file://" + absolute + "\">\n"
+        "  <!ENTITY xxe SYSTEM \"file://" +
+        absolute +
+        "\">\n"
         "  <!ENTITY net SYSTEM \"http://127.0.0.1:9/ovf-entity\">\n"
         "]>\n"
-        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
         "<References><File ovf:id=\"f1\" ovf:href=\"d.vmdk\"/></References>"
         "<DiskSection><Info>x</Info><Disk ovf:diskId=\"d1\" ovf:fileRef=\"f1\" ovf:capacity=\"1\"/></DiskSection>"
         "<VirtualSystem ovf:id=\"vm\"><Info>x</Info><Name>n&xxe;&net;</Name>"
-        "<ProductSection><Info>x</Info><Property ovf:key=\"k\" ovf:value=\"v\"><Value>&xxe;</Value></Property></ProductSection>"
+        "<ProductSection><Info>x</Info><Property ovf:key=\"k\" "
+        "ovf:value=\"v\"><Value>&xxe;</Value></Property></ProductSection>"
         "</VirtualSystem></Envelope>";
     std::string seen;
     try {
@@ -491,8 +613,10 @@ TEST_CASE("OVF: external entities are never read, entity bombs never expand")
             for (int k = 0; k < 10; ++k) ten += "&l" + std::to_string(i - 1) + ";";
             return ten;
         }() + "\">\n";
-    bomb += "]>\n<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
-            "<References/><VirtualSystem ovf:id=\"x&l10;\"><Info>x</Info><Name>&l10;</Name></VirtualSystem></Envelope>";
+    bomb +=
+        "]>\n<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
+        "<References/><VirtualSystem ovf:id=\"x&l10;\"><Info>x</Info><Name>&l10;</Name></VirtualSystem></Envelope>";
     const auto start = std::chrono::steady_clock::now();
     std::string name;
     try {
@@ -511,6 +635,7 @@ TEST_CASE("OVF: render_ovf reads back to the same files, disks and machine")
     machine.cpus = 4;
     machine.memory_mib = 3072;
     machine.system_type = "vmx-14";
+    machine.firmware = "efi";
     std::vector<OvfOutputDisk> disks;
     for (int i = 0; i < 17; ++i)  // more than one SCSI controller holds
         disks.push_back({"app-disk" + std::to_string(i + 1) + ".vmdk", 70000u + i, (i + 1) * MiB, i * 4096u});
@@ -543,9 +668,10 @@ TEST_CASE("OVF: render_ovf reads back to the same files, disks and machine")
     CHECK(d.machine.cpus == 4);
     CHECK(d.machine.memory_bytes == 3072 * MiB);
     CHECK(d.machine.system_type == "vmx-14");
-    CHECK(d.machine.firmware == "bios");
+    CHECK(d.machine.firmware == "efi");
     REQUIRE(d.machine.nics.size() == 1);
     CHECK(d.machine.nics[0].network == "VM Network");
+    CHECK(parse_ovf(render_ovf(OvfOutputMachine{}, {disks[0]}), "bios.ovf").machine.firmware == "bios");
 
     CHECK(dstest::error_kind_of([&] {
         render_ovf(machine, std::vector<OvfOutputDisk>(61, disks[0]));
@@ -557,7 +683,8 @@ TEST_CASE("OVF: render_ovf output is well-formed for xmllint")
     dstest::TempDir dir;
     OvfOutputMachine machine;
     machine.name = "x<&>\x01y";  // a control character cannot appear in XML 1.0, even escaped
-    const std::vector<OvfOutputDisk> disks = {{"vm-disk1.vmdk", 123456, 4 * MiB, 1 * MiB}, {"vm-disk2.vmdk", 654321, 2 * MiB, 0}};
+    const std::vector<OvfOutputDisk> disks = {{"vm-disk1.vmdk", 123456, 4 * MiB, 1 * MiB},
+                                              {"vm-disk2.vmdk", 654321, 2 * MiB, 0}};
     const auto path = dir / "rendered.ovf";
     dstest::write_text_file(path, render_ovf(machine, disks));
     dstest::run_program("xmllint", {"--noout", "--nonet", path.string()});

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 #include <libxml/parser.h>
@@ -18,9 +19,10 @@
 namespace diskshift::formats::ova {
 namespace {
 
-/// Real descriptors are well under 1 MiB (the largest VMware appliances with hundreds of
-/// properties are ~200 KiB); anything bigger is refused before libxml2 sees it.
-constexpr std::size_t max_descriptor_bytes = 16 << 20;
+/// Real descriptors are well under 1 MiB (VMware appliances with hundreds of properties and long
+/// EULAs stay below that); anything bigger is refused before libxml2 sees it. libxml2's tree takes
+/// about 20 times the text: a crafted 4 MiB descriptor costs under 100 MiB.
+constexpr std::size_t max_descriptor_bytes = 4 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -36,7 +38,8 @@ std::string_view trim(std::string_view text)
 std::string lower(std::string_view text)
 {
     std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
 }
 
@@ -126,7 +129,8 @@ Ns family_of(const xmlNs* ns)
     if (!ns) return Ns::none;
     const std::string_view uri = to_view(ns->href);
     // ova-ovf.md §1.1: envelope/1, envelope/1/ (oVirt), envelope/2, and the 0.9 draft's URI.
-    if (uri.starts_with("http://schemas.dmtf.org/ovf/envelope/") || uri.starts_with("http://www.vmware.com/schema/ovf/1/envelope"))
+    if (uri.starts_with("http://schemas.dmtf.org/ovf/envelope/") ||
+        uri.starts_with("http://www.vmware.com/schema/ovf/1/envelope"))
         return Ns::ovf;
     // The RASD family: rasd (Item), sasd (StorageItem) and epasd (EthernetPortItem) carry the same fields.
     if (contains(uri, "CIM_ResourceAllocationSettingData") || contains(uri, "CIM_StorageAllocationSettingData") ||
@@ -213,7 +217,9 @@ std::string kind_of(const xmlNode* node)
     const std::string_view name = local_name(node);
     if (name == "Section" || name == "Content") {
         for (const xmlAttr* attr = node->properties; attr; attr = attr->next) {
-            if (local_part(to_view(attr->name)) != "type" || family_of(attr->ns) != Ns::xsi) continue;
+            // xsi:type, declared or not (hand-written descriptors forget xmlns:xsi).
+            const bool is_xsi = family_of(attr->ns) == Ns::xsi || (!attr->ns && to_view(attr->name) == "xsi:type");
+            if (local_part(to_view(attr->name)) != "type" || !is_xsi) continue;
             const std::string value = value_of(attr);
             std::string_view type = trim(local_part(value));
             if (type.ends_with("_Type")) type.remove_suffix(5);
@@ -232,6 +238,16 @@ const xmlNode* first_child(const xmlNode* parent, std::string_view name)
 
 // ---------------------------------------------------------------------------------------------
 // The parser
+
+/// "2.0" for the envelope/2 namespace, "0.9" for the draft's namespace or ovf:version="0.9"
+/// (oVirt writes it with the envelope/1/ namespace), "1.0" otherwise.
+std::string envelope_version(const xmlNode* root)
+{
+    const std::string_view uri = root->ns ? to_view(root->ns->href) : std::string_view{};
+    if (contains(uri, "envelope/2")) return "2.0";
+    if (contains(uri, "vmware.com") || attribute_or_empty(root, "version").starts_with("0.")) return "0.9";
+    return "1.0";
+}
 
 /// One RASD item (Item, StorageItem or EthernetPortItem): the fields importers use (ova-ovf.md §1.6).
 struct RasdItem {
@@ -292,7 +308,13 @@ public:
     explicit Parser(std::string_view name) : name_(name) {}
 
     OvfDescriptor parse(const xmlNode* root);
-    void warn(std::string message) { out_.warnings.push_back(std::move(message)); }
+
+    /// A warning about the descriptor, prefixed with its name.
+    template <typename... Args>
+    void warning(fmt::format_string<Args...> format, Args&&... args)
+    {
+        out_.warnings.push_back(fmt::format("{}: {}", name_, fmt::format(format, std::forward<Args>(args)...)));
+    }
 
 private:
     template <typename... Args>
@@ -301,6 +323,7 @@ private:
         fail(Errc::corrupt, "{}: {}", name_, fmt::format(format, std::forward<Args>(args)...));
     }
 
+    void find_system(const xmlNode* parent, const xmlNode*& system);
     void read_files(const xmlNode* references);
     void read_disks(const xmlNode* section);
     std::uint64_t disk_capacity(const xmlNode* disk, const std::string& disk_id);
@@ -316,53 +339,41 @@ private:
     std::string disk_for_item(const RasdItem& item, const HostResource& resource);
     void resolve_file_refs();
 
+    // Lookups by id go through maps: a 4 MiB descriptor can hold 20 000 disks and items.
+    using Index = std::map<std::string, std::size_t, std::less<>>;
+
     OvfDisk* find_disk(std::string_view id)
     {
-        const auto found = std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.id == id; });
-        return found == out_.disks.end() ? nullptr : &*found;
+        const auto found = disk_by_id_.find(id);
+        return found == disk_by_id_.end() ? nullptr : &out_.disks[found->second];
     }
-    bool has_file(std::string_view id) const
-    {
-        return std::any_of(out_.files.begin(), out_.files.end(), [&](const OvfFile& f) { return f.id == id; });
-    }
+    bool has_file(std::string_view id) const { return file_by_id_.find(id) != file_by_id_.end(); }
 
     std::string name_;
     OvfDescriptor out_;
+    Index file_by_id_, file_by_href_, disk_by_id_;
+    Index disk_by_file_;  // the first disk backed by each File id, once fileRefs are resolved
+    Index property_by_key_;
     std::map<std::string, Controller> controllers_;       // by InstanceID
     std::map<std::string, std::string> disk_interfaces_;  // oVirt ovf:disk-interface, by diskId
 };
 
 OvfDescriptor Parser::parse(const xmlNode* root)
 {
-    if (local_name(root) != "Envelope" || family_of(root->ns) != Ns::ovf)
+    if (local_name(root) != "Envelope" || !is_ovf(root))
         corrupt("the root element is <{}>, not an OVF Envelope in the DMTF OVF namespace", to_view(root->name));
-    const std::string_view uri = to_view(root->ns->href);
-    const std::string declared = attribute_or_empty(root, "version");
-    out_.version = contains(uri, "envelope/2") ? "2.0"
-                   : contains(uri, "vmware.com") || declared.starts_with("0.") ? "0.9"
-                                                                               : "1.0";
+    if (!root->ns) warning("the Envelope has no namespace; read as OVF 1.0");
+    out_.version = envelope_version(root);
 
     std::vector<const xmlNode*> disk_sections;
     const xmlNode* system = nullptr;
-    std::function<void(const xmlNode*)> find_system = [&](const xmlNode* parent) {
-        for (const xmlNode* child : child_elements(parent)) {
-            if (!is_ovf(child)) continue;
-            const std::string kind = kind_of(child);
-            if (kind == "VirtualSystem") {
-                if (!system) system = child;
-                else warn(fmt::format("{}: more than one VirtualSystem; only the first (\"{}\") is read", name_, attribute_or_empty(system, "id")));
-            } else if (kind == "VirtualSystemCollection") {
-                find_system(child);
-            }
-        }
-    };
     for (const xmlNode* child : child_elements(root)) {
         if (!is_ovf(child)) continue;
         const std::string kind = kind_of(child);
         if (kind == "References") read_files(child);
         else if (kind == "DiskSection") disk_sections.push_back(child);
     }
-    find_system(root);
+    find_system(root, system);
     // Properties first: a capacity may be "${property}" (DSP0243 9.1).
     if (system)
         for (const xmlNode* child : child_elements(system))
@@ -371,8 +382,23 @@ OvfDescriptor Parser::parse(const xmlNode* root)
     resolve_file_refs();
     out_.machine.firmware = "bios";
     if (system) read_system(system);
-    else warn(fmt::format("{}: no VirtualSystem: no machine facts", name_));
+    else warning("no VirtualSystem: no machine facts");
     return std::move(out_);
+}
+
+void Parser::find_system(const xmlNode* parent, const xmlNode*& system)
+{
+    for (const xmlNode* child : child_elements(parent)) {
+        if (!is_ovf(child)) continue;
+        const std::string kind = kind_of(child);
+        if (kind == "VirtualSystemCollection") {
+            find_system(child, system);  // depth bounded by libxml2's nesting limit
+        } else if (kind == "VirtualSystem" && system) {
+            warning("more than one VirtualSystem; only the first (\"{}\") is read", attribute_or_empty(system, "id"));
+        } else if (kind == "VirtualSystem") {
+            system = child;
+        }
+    }
 }
 
 void Parser::read_files(const xmlNode* references)
@@ -384,19 +410,21 @@ void Parser::read_files(const xmlNode* references)
         file.href = attribute_or_empty(node, "href");
         if (file.id.empty() || file.href.empty())
             corrupt("References/File #{} lacks ovf:id or ovf:href", out_.files.size() + 1);
-        if (has_file(file.id)) corrupt("two References/File elements have ovf:id \"{}\"", file.id);
+        if (!file_by_id_.emplace(file.id, out_.files.size()).second)
+            corrupt("two References/File elements have ovf:id \"{}\"", file.id);
+        file_by_href_.emplace(file.href, out_.files.size());
         if (const auto size = attribute(node, "size")) {
             file.size = parse_u64(*size);
-            if (!file.size) warn(fmt::format("{}: File \"{}\": ovf:size \"{}\" is not a number; ignored", name_, file.id, *size));
+            if (!file.size) warning("File \"{}\": ovf:size \"{}\" is not a number; ignored", file.id, *size);
         }
         const std::string compression = lower(attribute_or_empty(node, "compression"));
         file.compression = compression == "identity" ? "" : compression;
         if (!file.compression.empty() && file.compression != "gzip")
-            warn(fmt::format("{}: File \"{}\": unknown ovf:compression \"{}\"", name_, file.id, file.compression));
+            warning("File \"{}\": unknown ovf:compression \"{}\"", file.id, file.compression);
         if (const auto chunk = attribute(node, "chunkSize")) {
             file.chunk_size = parse_u64(*chunk);
             if (!file.chunk_size || *file.chunk_size == 0) {
-                warn(fmt::format("{}: File \"{}\": ovf:chunkSize \"{}\" is not a positive number; ignored", name_, file.id, *chunk));
+                warning("File \"{}\": ovf:chunkSize \"{}\" is not a positive number; ignored", file.id, *chunk);
                 file.chunk_size.reset();
             }
         }
@@ -411,7 +439,8 @@ void Parser::read_disks(const xmlNode* section)
         OvfDisk disk;
         disk.id = attribute_or_empty(node, "diskId");
         if (disk.id.empty()) corrupt("DiskSection/Disk #{} has no ovf:diskId", out_.disks.size() + 1);
-        if (find_disk(disk.id)) corrupt("two DiskSection/Disk elements have ovf:diskId \"{}\"", disk.id);
+        if (!disk_by_id_.emplace(disk.id, out_.disks.size()).second)
+            corrupt("two DiskSection/Disk elements have ovf:diskId \"{}\"", disk.id);
         disk.file_ref = attribute_or_empty(node, "fileRef");  // "" (ova-compose) = absent = blank disk
         disk.parent_ref = attribute_or_empty(node, "parentRef");
         disk.format = attribute_or_empty(node, "format");
@@ -419,7 +448,8 @@ void Parser::read_disks(const xmlNode* section)
         disk.capacity = disk_capacity(node, disk.id);
         if (const auto populated = attribute(node, "populatedSize")) {
             disk.populated_size = parse_u64(*populated);
-            if (!disk.populated_size) warn(fmt::format("{}: Disk \"{}\": ovf:populatedSize \"{}\" is not a number; ignored", name_, disk.id, *populated));
+            if (!disk.populated_size)
+                warning("Disk \"{}\": ovf:populatedSize \"{}\" is not a number; ignored", disk.id, *populated);
         }
         if (const auto interface = attribute(node, "disk-interface")) disk_interfaces_[disk.id] = *interface;
         out_.disks.push_back(std::move(disk));
@@ -435,29 +465,28 @@ std::uint64_t Parser::disk_capacity(const xmlNode* disk, const std::string& disk
         text = attribute(disk, "size");
         units = "byte * 2^30";
         if (!text) {
-            warn(fmt::format("{}: Disk \"{}\" has no ovf:capacity", name_, disk_id));
+            warning("Disk \"{}\" has no ovf:capacity", disk_id);
             return 0;
         }
     }
     std::string value(trim(*text));
     if (value.starts_with("${") && value.ends_with("}")) {
         const std::string key = value.substr(2, value.size() - 3);
-        const auto& properties = out_.machine.properties;
-        const auto found = std::find_if(properties.begin(), properties.end(), [&](const OvfProperty& p) { return p.key == key; });
-        if (found == properties.end()) {
-            warn(fmt::format("{}: Disk \"{}\": capacity names property \"{}\", which no ProductSection defines", name_, disk_id, key));
+        const auto found = property_by_key_.find(key);
+        if (found == property_by_key_.end()) {
+            warning("Disk \"{}\": capacity names property \"{}\", which no ProductSection defines", disk_id, key);
             return 0;
         }
-        value = found->value;
+        value = out_.machine.properties[found->second].value;
     }
     const auto amount = parse_u64(value);
     if (!amount) {
-        warn(fmt::format("{}: Disk \"{}\": ovf:capacity \"{}\" is not a number", name_, disk_id, value));
+        warning("Disk \"{}\": ovf:capacity \"{}\" is not a number", disk_id, value);
         return 0;
     }
     const auto multiplier = unit_multiplier(units.empty() ? "byte" : units);
     if (!multiplier) {
-        warn(fmt::format("{}: Disk \"{}\": unknown capacityAllocationUnits \"{}\"; read as bytes", name_, disk_id, units));
+        warning("Disk \"{}\": unknown capacityAllocationUnits \"{}\"; read as bytes", disk_id, units);
         return *amount;
     }
     const auto bytes = multiply(*amount, *multiplier);
@@ -470,16 +499,20 @@ void Parser::resolve_file_refs()
     for (OvfDisk& disk : out_.disks) {
         if (disk.file_ref.empty() || has_file(disk.file_ref)) continue;
         // virt-v2v's oVirt output puts the File's href ("image/volume") in fileRef, not its id.
-        const auto by_href = std::find_if(out_.files.begin(), out_.files.end(), [&](const OvfFile& f) { return f.href == disk.file_ref; });
-        if (by_href == out_.files.end())
-            corrupt("DiskSection/Disk \"{}\" has ovf:fileRef \"{}\", which names no References/File", disk.id, disk.file_ref);
-        warn(fmt::format("{}: Disk \"{}\": ovf:fileRef \"{}\" is a File's href, not its id (oVirt); read as File \"{}\"", name_,
-                         disk.id, disk.file_ref, by_href->id));
-        disk.file_ref = by_href->id;
+        const auto by_href = file_by_href_.find(disk.file_ref);
+        if (by_href == file_by_href_.end())
+            corrupt("DiskSection/Disk \"{}\" has ovf:fileRef \"{}\", which names no References/File", disk.id,
+                    disk.file_ref);
+        const std::string& id = out_.files[by_href->second].id;
+        warning("Disk \"{}\": ovf:fileRef \"{}\" is a File's href, not its id (oVirt); read as File \"{}\"", disk.id,
+                disk.file_ref, id);
+        disk.file_ref = id;
     }
+    for (std::size_t i = 0; i < out_.disks.size(); ++i)
+        if (!out_.disks[i].file_ref.empty()) disk_by_file_.emplace(out_.disks[i].file_ref, i);
     for (const OvfDisk& disk : out_.disks)
         if (!disk.parent_ref.empty() && !find_disk(disk.parent_ref))
-            warn(fmt::format("{}: Disk \"{}\": ovf:parentRef \"{}\" names no disk", name_, disk.id, disk.parent_ref));
+            warning("Disk \"{}\": ovf:parentRef \"{}\" names no disk", disk.id, disk.parent_ref);
 }
 
 void Parser::read_properties(const xmlNode* product)
@@ -493,6 +526,7 @@ void Parser::read_properties(const xmlNode* product)
         if (key.empty()) continue;
         if (!product_class.empty()) key = product_class + "." + key;
         if (!instance.empty()) key += "." + instance;
+        property_by_key_.emplace(key, out_.machine.properties.size());  // the first definition counts
         out_.machine.properties.push_back({std::move(key), attribute(node, "value").value_or("")});
     }
 }
@@ -516,11 +550,11 @@ void Parser::read_system(const xmlNode* system)
             read_os(child);
         } else if (kind == "VirtualHardwareSection") {
             if (!have_hardware) read_hardware(child);
-            else warn(fmt::format("{}: more than one VirtualHardwareSection; only the first is read", name_));
+            else warning("more than one VirtualHardwareSection; only the first is read");
             have_hardware = true;
         }
     }
-    if (!have_hardware) warn(fmt::format("{}: the VirtualSystem has no VirtualHardwareSection", name_));
+    if (!have_hardware) warning("the VirtualSystem has no VirtualHardwareSection");
 }
 
 void Parser::read_os(const xmlNode* section)
@@ -551,7 +585,7 @@ void Parser::read_vbox_machine(const xmlNode* machine)
 RasdItem Parser::read_item(const xmlNode* node)
 {
     RasdItem item;
-    const std::map<std::string_view, std::string RasdItem::*> fields = {
+    static const std::map<std::string_view, std::string RasdItem::*> fields = {
         {"InstanceID", &RasdItem::instance_id},
         {"InstanceId", &RasdItem::instance_id},  // ovftool resources, oVirt (ova-ovf.md §1.6)
         {"ResourceType", &RasdItem::resource_type},
@@ -595,18 +629,24 @@ void Parser::read_hardware(const xmlNode* section)
                 const std::string value = lower(attribute_or_empty(child, "value"));
                 machine.firmware = value == "efi" ? "efi" : "bios";
             }
+        } else if (name == "VirtualSystemOtherConfigurationData" &&
+                   attribute_or_empty(child, "Name") == "HVM_boot_params") {
+            // XenServer: XAPI's VM.HVM_boot_params holds firmware=uefi for UEFI guests.
+            const xmlNode* value = first_child(child, "Value");
+            if (value && contains(lower(text_of(value)), "firmware=uefi")) machine.firmware = "efi";
         }
     }
     for (const RasdItem& item : items) {
         const int type = parse_int(item.resource_type).value_or(0);
         const std::string kind = controller_kind(type, item.subtype);
-        if (type == rt_ide || type == rt_scsi || type == rt_storage || !kind.empty())
+        if (!item.instance_id.empty() && (type == rt_ide || type == rt_scsi || type == rt_storage || !kind.empty()))
             controllers_[item.instance_id] = {kind, item.subtype, parse_int(item.address).value_or(0)};
     }
     for (const RasdItem& item : items) {
         const auto type = parse_int(item.resource_type);
         if (!type) {
-            warn(fmt::format("{}: hardware item \"{}\" has no valid ResourceType \"{}\"; ignored", name_, item.instance_id, item.resource_type));
+            warning("hardware item \"{}\" has no valid ResourceType \"{}\"; ignored", item.instance_id,
+                    item.resource_type);
             continue;
         }
         switch (*type) {
@@ -619,12 +659,11 @@ void Parser::read_hardware(const xmlNode* section)
         default: break;
         }
     }
-    for (const OvfDisk& disk : out_.disks) {
-        const bool attached = std::any_of(machine.attachments.begin(), machine.attachments.end(),
-                                          [&](const OvfAttachment& a) { return a.disk_id == disk.id; });
-        const bool is_parent = std::any_of(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.parent_ref == disk.id; });
-        if (!attached && !is_parent) warn(fmt::format("{}: Disk \"{}\" is attached to no controller", name_, disk.id));
-    }
+    std::set<std::string_view> used;  // attached, or the parent of a delta
+    for (const OvfAttachment& a : machine.attachments) used.insert(a.disk_id);
+    for (const OvfDisk& disk : out_.disks) used.insert(disk.parent_ref);
+    for (const OvfDisk& disk : out_.disks)
+        if (!used.contains(disk.id)) warning("Disk \"{}\" is attached to no controller", disk.id);
 }
 
 void Parser::read_processor(const RasdItem& item)
@@ -636,7 +675,7 @@ void Parser::read_processor(const RasdItem& item)
         if (sockets && cores) count = multiply(*sockets, *cores);
     }
     if (!count || *count == 0 || *count > 1'000'000) {
-        warn(fmt::format("{}: processor item \"{}\": no valid CPU count", name_, item.instance_id));
+        warning("processor item \"{}\": no valid CPU count", item.instance_id);
         return;
     }
     out_.machine.cpus = static_cast<unsigned>(*count);
@@ -649,7 +688,8 @@ void Parser::read_memory(const RasdItem& item)
     const auto multiplier = unit_multiplier(item.allocation_units.empty() ? "byte * 2^20" : item.allocation_units);
     const auto bytes = quantity && multiplier ? multiply(*quantity, *multiplier) : std::nullopt;
     if (!bytes) {
-        warn(fmt::format("{}: memory item \"{}\": cannot read {} \"{}\"", name_, item.instance_id, item.virtual_quantity, item.allocation_units));
+        warning("memory item \"{}\": cannot read {} \"{}\"", item.instance_id, item.virtual_quantity,
+                item.allocation_units);
         return;
     }
     out_.machine.memory_bytes = *bytes;
@@ -658,8 +698,8 @@ void Parser::read_memory(const RasdItem& item)
 std::string Parser::disk_for_item(const RasdItem& item, const HostResource& resource)
 {
     const auto disk_with_file = [&](std::string_view file_id) -> std::string {
-        const auto found = std::find_if(out_.disks.begin(), out_.disks.end(), [&](const OvfDisk& d) { return d.file_ref == file_id; });
-        return found == out_.disks.end() ? "" : found->id;
+        const auto found = disk_by_file_.find(file_id);
+        return found == disk_by_file_.end() ? "" : out_.disks[found->second].id;
     };
     switch (resource.kind) {
     case HostResource::Kind::disk: return find_disk(resource.id) ? resource.id : "";
@@ -689,16 +729,17 @@ void Parser::attach(const RasdItem& item, bool is_cd)
         } else if (resource.kind == HostResource::Kind::file) {
             attachment.file_ref = resource.id;
             if (!has_file(resource.id))
-                warn(fmt::format("{}: CD item \"{}\": HostResource \"{}\" names no file", name_, item.instance_id, item.host_resource));
+                warning("CD item \"{}\": HostResource \"{}\" names no file", item.instance_id, item.host_resource);
         }
     } else {
         if (disk_id.empty()) {
-            warn(fmt::format("{}: disk item \"{}\": HostResource \"{}\" names no disk; ignored", name_, item.instance_id, item.host_resource));
+            warning("disk item \"{}\": HostResource \"{}\" names no disk; ignored", item.instance_id,
+                    item.host_resource);
             return;
         }
         attachment.disk_id = disk_id;
     }
-    const auto controller = controllers_.find(item.parent);
+    const auto controller = item.parent.empty() ? controllers_.end() : controllers_.find(item.parent);
     if (controller != controllers_.end()) {
         attachment.controller = controller->second.kind;
         attachment.controller_subtype = controller->second.subtype;
@@ -706,10 +747,14 @@ void Parser::attach(const RasdItem& item, bool is_cd)
     } else if (const auto interface = disk_interfaces_.find(disk_id); interface != disk_interfaces_.end()) {
         // oVirt: ovf:disk-interface on the Disk ("IDE", "VirtIO", "VirtIO_SCSI", "SATA").
         const std::string bus = lower(interface->second);
-        attachment.controller = bus == "ide" ? "ide" : bus == "sata" ? "sata" : contains(bus, "scsi") ? "scsi" : bus == "virtio" ? "virtio" : "";
+        attachment.controller = bus == "ide"            ? "ide"
+                                : bus == "sata"         ? "sata"
+                                : contains(bus, "scsi") ? "scsi"
+                                : bus == "virtio"       ? "virtio"
+                                                        : "";
         attachment.controller_subtype = interface->second;
     } else if (!item.parent.empty()) {
-        warn(fmt::format("{}: item \"{}\": Parent \"{}\" names no controller", name_, item.instance_id, item.parent));
+        warning("item \"{}\": Parent \"{}\" names no controller", item.instance_id, item.parent);
     }
     out_.machine.attachments.push_back(std::move(attachment));
 }
@@ -726,8 +771,8 @@ struct ParserCtxtFree {
 OvfDescriptor parse_ovf(std::string_view xml, std::string_view name)
 {
     if (xml.size() > max_descriptor_bytes)
-        fail(Errc::unsupported, "{}: the OVF descriptor has {} bytes, more than the {} MiB this reader accepts", name, xml.size(),
-             max_descriptor_bytes >> 20);
+        fail(Errc::unsupported, "{}: the OVF descriptor has {} bytes, more than the {} MiB this reader accepts", name,
+             xml.size(), max_descriptor_bytes >> 20);
     xmlInitParser();
     const std::unique_ptr<xmlParserCtxt, ParserCtxtFree> ctxt(xmlNewParserCtxt());
     if (!ctxt) fail(Errc::io, "{}: libxml2 could not allocate a parser", name);
@@ -747,8 +792,8 @@ OvfDescriptor parse_ovf(std::string_view xml, std::string_view name)
     if (!root) fail(Errc::corrupt, "{}: the OVF descriptor has no root element", name);
     Parser parser(name);
     if (!ctxt->nsWellFormed)
-        parser.warn(fmt::format("{}: namespace errors (an undeclared prefix?); elements matched by local name", name));
-    if (doc->intSubset) parser.warn(fmt::format("{}: the descriptor has a DOCTYPE; its entities are not expanded", name));
+        parser.warning("namespace errors (an undeclared prefix?); elements matched by local name");
+    if (doc->intSubset) parser.warning("the descriptor has a DOCTYPE; its entities are not expanded");
     return parser.parse(root);
 }
 

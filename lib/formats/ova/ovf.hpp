@@ -97,6 +97,7 @@ struct OvfOutputMachine {
     unsigned cpus = 1;
     std::uint64_t memory_mib = 1024;
     std::string system_type = "vmx-13";
+    std::string firmware = "bios";  ///< "bios" or "efi": vmw:Config firmware (a UEFI guest needs "efi")
 };
 
 /// An OVF 1.0 envelope, VMware-compatible: one VirtualSystem, a SCSI (lsilogic) controller with

@@ -15,7 +15,8 @@ namespace {
 
 /// The format URI VMware writes for stream-optimized disks (ova-ovf.md §1.5); ESXi rejects
 /// descriptors with an empty or other URI for them.
-constexpr std::string_view stream_vmdk_uri = "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
+constexpr std::string_view stream_vmdk_uri =
+    "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
 constexpr std::string_view network_name = "VM Network";
 
 /// A parallel SCSI bus has 16 ids; VMware reserves id 7 for the controller itself.
@@ -65,8 +66,8 @@ void render_references(std::string& out, const std::vector<OvfOutputDisk>& disks
 {
     out += "  <References>\n";
     for (std::size_t i = 0; i < disks.size(); ++i)
-        out += fmt::format("    <File ovf:href=\"{}\" ovf:id=\"file{}\" ovf:size=\"{}\"/>\n", xml_escape(disks[i].href), i + 1,
-                           disks[i].file_size);
+        out += fmt::format("    <File ovf:href=\"{}\" ovf:id=\"file{}\" ovf:size=\"{}\"/>\n", xml_escape(disks[i].href),
+                           i + 1, disks[i].file_size);
     out += "  </References>\n";
 }
 
@@ -75,7 +76,8 @@ void render_disk_section(std::string& out, const std::vector<OvfOutputDisk>& dis
     out += "  <DiskSection>\n    <Info>Virtual disk information</Info>\n";
     for (std::size_t i = 0; i < disks.size(); ++i)
         out += fmt::format(
-            "    <Disk ovf:capacity=\"{}\" ovf:capacityAllocationUnits=\"byte\" ovf:diskId=\"vmdisk{}\" ovf:fileRef=\"file{}\" "
+            "    <Disk ovf:capacity=\"{}\" ovf:capacityAllocationUnits=\"byte\" ovf:diskId=\"vmdisk{}\" "
+            "ovf:fileRef=\"file{}\" "
             "ovf:format=\"{}\" ovf:populatedSize=\"{}\"/>\n",
             disks[i].capacity, i + 1, i + 1, stream_vmdk_uri, disks[i].populated_size);
     out += "  </DiskSection>\n";
@@ -126,12 +128,13 @@ void render_hardware(std::string& out, const OvfOutputMachine& machine, const st
     for (std::size_t i = 0; i < disks.size(); ++i) {
         const int slot = static_cast<int>(i % scsi_units_per_controller);
         const int unit = slot < scsi_controller_unit ? slot : slot + 1;
-        render_item(out, {{"AddressOnParent", std::to_string(unit)},
-                          {"ElementName", fmt::format("Hard Disk {}", i + 1)},
-                          {"HostResource", fmt::format("ovf:/disk/vmdisk{}", i + 1)},
-                          {"InstanceID", std::to_string(instance++)},
-                          {"Parent", std::to_string(first_controller + static_cast<int>(i / scsi_units_per_controller))},
-                          {"ResourceType", "17"}});
+        render_item(out,
+                    {{"AddressOnParent", std::to_string(unit)},
+                     {"ElementName", fmt::format("Hard Disk {}", i + 1)},
+                     {"HostResource", fmt::format("ovf:/disk/vmdisk{}", i + 1)},
+                     {"InstanceID", std::to_string(instance++)},
+                     {"Parent", std::to_string(first_controller + static_cast<int>(i / scsi_units_per_controller))},
+                     {"ResourceType", "17"}});
     }
     // E1000: every guest has a driver for it (VmxNet3 needs VMware Tools).
     render_item(out, {{"AddressOnParent", "7"},
@@ -142,6 +145,8 @@ void render_hardware(std::string& out, const OvfOutputMachine& machine, const st
                       {"InstanceID", std::to_string(instance++)},
                       {"ResourceSubType", "E1000"},
                       {"ResourceType", "10"}});
+    out += fmt::format("      <vmw:Config ovf:required=\"false\" vmw:key=\"firmware\" vmw:value=\"{}\"/>\n",
+                       machine.firmware == "efi" ? "efi" : "bios");
     out += "    </VirtualHardwareSection>\n";
 }
 
@@ -151,12 +156,14 @@ std::string render_ovf(const OvfOutputMachine& machine, const std::vector<OvfOut
 {
     if (disks.size() > scsi_units_per_controller * max_scsi_controllers)
         fail(Errc::invalid_argument, "an OVA holds at most {} disks ({} SCSI controllers of {}); {} given",
-             scsi_units_per_controller * max_scsi_controllers, max_scsi_controllers, scsi_units_per_controller, disks.size());
+             scsi_units_per_controller * max_scsi_controllers, max_scsi_controllers, scsi_units_per_controller,
+             disks.size());
     if (machine.cpus == 0 || machine.memory_mib == 0)
         fail(Errc::invalid_argument, "the OVF machine needs at least 1 CPU and 1 MiB of memory");
     std::string out =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\" "
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\" "
         "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
         "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData\" "
         "xmlns:vmw=\"http://www.vmware.com/schema/ovf\" "

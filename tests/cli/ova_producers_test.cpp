@@ -286,6 +286,31 @@ TEST_CASE("OVA producers: ovftool, a gzip-compressed stream VMDK (SHA1 manifest)
     check_package(p);
 }
 
+TEST_CASE("OVA producers: our own writer (imgconv -O ova) of two disks; each converts back to its bytes")
+{
+    const TempDir dir;
+    write_whole_file(dir / "a.raw", ova_disk_bytes(3 * MiB, 81, MiB));
+    write_whole_file(dir / "b.raw", ova_disk_bytes(2 * MiB, 82));
+    const auto ova = dir / "ours.ova";
+    const ProcessResult write = run_tool("imgconv", {"-f", "raw", "-O", "ova", "-o", "name=roundtrip", (dir / "a.raw").string(),
+                                                     (dir / "b.raw").string(), ova.string()});
+    INFO(write.describe());
+    REQUIRE(write.exit_code() == 0);
+    const nlohmann::json info = ova_info(ova, "1");  // a disk named: no warning that one was picked
+    CHECK(info.at("warnings").empty());             // the manifest lists every file
+    CHECK(info.at("details").at("vm").at("name") == "roundtrip");
+    const nlohmann::json& disks = info.at("details").at("disks");
+    REQUIRE(disks.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(disks[i].at("format") == "vmdk");
+        const auto out = dir / ("back-" + std::to_string(i) + ".raw");
+        const ProcessResult run = run_tool("imgconv", {"--disk", std::to_string(i + 1), "-O", "raw", ova.string(), out.string()});
+        INFO(run.describe());
+        CHECK(run.exit_code() == 0);
+        CHECK(file_difference(dir / (i == 0 ? "a.raw" : "b.raw"), out) == "");
+    }
+}
+
 TEST_CASE("OVA producers: vCenter, a stream VMDK in chunks of chunkSize bytes (SHA256 per chunk)")
 {
     Package p{"vcenter-chunked.ovf", "ustar", {"archive-vm", 4, 4096, "bios", 1}, {}, "SHA256"};

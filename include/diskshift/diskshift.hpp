@@ -10,7 +10,7 @@
 #include <diskshift/inspect.hpp>
 #include <diskshift/io.hpp>
 #include <diskshift/merge.hpp>
-#include <diskshift/ova_writer.hpp>
 #include <diskshift/ova.hpp>
+#include <diskshift/ova_writer.hpp>
 #include <diskshift/version.hpp>
 #include <diskshift/writer.hpp>

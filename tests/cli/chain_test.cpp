@@ -5,6 +5,7 @@
 // conversion with the deltas' sectors laid over it. A wrong or missing parent exits 1 and writes
 // nothing; imginfo --chain shows every layer and its link.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -59,6 +60,13 @@ std::string descriptor_value(const std::filesystem::path& file, const std::strin
     REQUIRE(at != std::string::npos);
     const std::size_t from = at + key.size() + 2;
     return text.substr(from, text.find('\n', from) - from);
+}
+
+/// A CID or parentCID of a descriptor as eight hex digits: qemu pads a CID it creates, but not one
+/// it rewrites after a write (vmdk_write_cid), and readers report all eight digits.
+std::string descriptor_cid(const std::filesystem::path& file, const std::string& key)
+{
+    return fmt::format("{:08x}", std::stoul(descriptor_value(file, key), nullptr, 16));
 }
 
 /// The writes delta `i` of the VMDK chain gets: its own data, zeros over base data (a zeroed grain
@@ -236,11 +244,11 @@ TEST_CASE("imginfo --chain: every layer with its identity, verified link and all
         INFO("layer ", i, ": ", file.string());
         const auto& layer = layers[i];
         CHECK(layer["filename"] == file.string());
-        CHECK(layer["id"] == descriptor_value(file, "CID"));
+        CHECK(layer["id"] == descriptor_cid(file, "CID"));
         const bool is_base = i + 1 == chain.size();
         CHECK(layer["link"]["status"] == (is_base ? "base" : "verified"));
         if (!is_base) {
-            CHECK(layer["parent"]["id"] == descriptor_value(file, "parentCID"));
+            CHECK(layer["parent"]["id"] == descriptor_cid(file, "parentCID"));
             CHECK(layer["parent"]["hint"] == chain[chain.size() - 2 - i].filename().string());
         }
         const auto& a = layer["allocation"];
@@ -255,7 +263,7 @@ TEST_CASE("imginfo --chain: every layer with its identity, verified link and all
     const ProcessResult text = run_tool("imginfo", {"--chain", chain.back().string()});
     REQUIRE(text.exit_code() == 0);
     CHECK(contains(text.out, "layer 0 (top): " + chain.back().string()));
-    CHECK(contains(text.out, "link: verified (parentCID " + descriptor_value(chain[1], "parentCID")));
+    CHECK(contains(text.out, "link: verified (parentCID " + descriptor_cid(chain[1], "parentCID")));
     CHECK(contains(text.out, "chain: complete, 6 layers"));
 }
 
@@ -293,15 +301,15 @@ TEST_CASE("imgmerge: a VMDK delta over a parent with another CID, or with no par
     run_program("qemu-io", {"-f", "vmdk", "-c", "write -q -P 7 0 1M", other.string()});
     run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", delta.string()});
     run_program("qemu-io", {"-f", "vmdk", "-c", "write -q -P 9 512k 4k", delta.string()});
-    const std::string parent_cid = descriptor_value(delta, "parentCID");
-    REQUIRE(parent_cid == descriptor_value(base, "CID"));
+    const std::string parent_cid = descriptor_cid(delta, "parentCID");
+    REQUIRE(parent_cid == descriptor_cid(base, "CID"));
     merge_ok({"-o", out.string(), delta.string()});
     std::filesystem::remove(out);
 
     // The base replaced by another disk: its CID differs.
     std::filesystem::copy_file(base, dir / "base.orig");
     std::filesystem::copy_file(other, base, std::filesystem::copy_options::overwrite_existing);
-    const std::string other_cid = descriptor_value(other, "CID");
+    const std::string other_cid = descriptor_cid(other, "CID");
     REQUIRE(other_cid != parent_cid);
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"-o", out.string(), delta.string()},
@@ -459,7 +467,7 @@ TEST_CASE("imgmerge: parent hints that loop back fail at once")
     std::vector<std::byte> file = read_whole_file(b);
     std::string text(reinterpret_cast<const char*>(file.data()), file.size());
     const std::string old_line = "parentCID=ffffffff\n";
-    const std::string new_lines = "parentCID=" + descriptor_value(a, "CID") + "\nparentFileNameHint=\"a.vmdk\"\n";
+    const std::string new_lines = "parentCID=" + descriptor_cid(a, "CID") + "\nparentFileNameHint=\"a.vmdk\"\n";
     const std::size_t at = text.find(old_line);
     REQUIRE(at != std::string::npos);
     const std::size_t end = text.find('\0', at);  // the descriptor's padding starts here

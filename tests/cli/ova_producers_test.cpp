@@ -201,6 +201,25 @@ void check_description(const nlohmann::json& info, const Package& package)
     }
 }
 
+/// A package with one hard disk (an ISO beside it is a CD) converts without --disk, to that disk.
+void check_default_disk(const TempDir& dir, const Package& package, const Built& built)
+{
+    std::vector<std::size_t> hard;
+    for (std::size_t i = 0; i < package.disks.size(); ++i) {
+        if (package.disks[i].format != "iso") {
+            hard.push_back(i);
+        }
+    }
+    if (hard.size() != 1) {
+        return;
+    }
+    const std::filesystem::path out = dir / "out-default.raw";
+    const ProcessResult run = run_tool("imgconv", {"-O", "raw", built.ova.string(), out.string()});
+    INFO(run.describe());
+    REQUIRE(run.exit_code() == 0);
+    CHECK(file_difference(built.expected[hard.front()], out) == "");
+}
+
 /// Builds the package, checks imginfo's description and that every disk converts to its bytes.
 void check_package(const Package& package)
 {
@@ -217,6 +236,7 @@ void check_package(const Package& package)
         REQUIRE(run.exit_code() == 0);
         CHECK(file_difference(built.expected[i], out) == "");
     }
+    check_default_disk(dir, package, built);
 }
 
 PlannedDisk stream_disk(std::string id, std::string href, std::uint64_t capacity, std::optional<std::uint64_t> stand_in)

@@ -145,6 +145,13 @@ std::unique_ptr<Image> open_disk(const std::shared_ptr<OvaPackage>& package, con
     return overlay_layers(std::move(base_first));
 }
 
+/// The disks a default choice picks from: every disk but the CD images VirtualBox lists as disks.
+std::size_t hard_disk_count(const ova::OvfDescriptor& descriptor)
+{
+    return static_cast<std::size_t>(
+        std::count_if(descriptor.disks.begin(), descriptor.disks.end(), [](const ova::OvfDisk& d) { return !d.optical; }));
+}
+
 ImageInfo package_info(const ByteSource& ova, OvaPackage& package, const OvfDisk& disk, const Image& inner,
                        bool chosen_by_default)
 {
@@ -164,7 +171,7 @@ ImageInfo package_info(const ByteSource& ova, OvaPackage& package, const OvfDisk
     info.warnings = package.warnings();
     if (chosen_by_default) {
         info.warnings.push_back(fmt::format("{}: the package holds {} disks; this is the first, {} (choose with --disk)",
-                                            ova.name(), package.descriptor().disks.size(), disk.id));
+                                            ova.name(), hard_disk_count(package.descriptor()), disk.id));
     }
     if (disk.capacity != disk_info.virtual_size) {
         info.warnings.push_back(fmt::format("{}: disk {}: the descriptor gives a capacity of {} bytes, the disk file "
@@ -192,7 +199,7 @@ public:
     {
         auto package = std::make_shared<OvaPackage>(source);
         const OvfDisk& disk = package->choose_disk(context.options.disk);
-        const bool chosen_by_default = context.options.disk.empty() && package->descriptor().disks.size() > 1;
+        const bool chosen_by_default = context.options.disk.empty() && hard_disk_count(package->descriptor()) > 1;
         std::unique_ptr<Image> inner = open_disk(package, disk, context);
         ImageInfo info = package_info(*source, *package, disk, *inner, chosen_by_default);
         return std::make_unique<OvaImage>(std::move(info), std::move(package), disk, std::move(inner),

@@ -244,7 +244,9 @@ const OvfDisk& OvaPackage::choose_disk(const std::string& choice) const
         fail(Errc::unsupported, "{}: the descriptor lists no disk", name());
     }
     if (choice.empty()) {
-        return disks.front();
+        // The default is the first hard disk: an ISO listed in DiskSection (VirtualBox) is a CD.
+        const auto first_hard = std::find_if(disks.begin(), disks.end(), [](const OvfDisk& d) { return !d.optical; });
+        return first_hard != disks.end() ? *first_hard : disks.front();
     }
     for (const OvfDisk& disk : disks) {
         if (disk.id == choice) {

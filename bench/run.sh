@@ -82,7 +82,7 @@ make_source() {
 
 # The chain of case (f): in-chain-base.vmdk (sparse) and in-chain-delta.vmdk over it.
 make_chain_inputs() {
-    [[ " $cases " == *" f "* ]] || return 0
+    selected f || return 0
     local base=$bench_dir/in-chain-base.vmdk delta=$bench_dir/in-chain-delta.vmdk
     [[ -f $base ]] || qemu-img convert -f raw -O vmdk "$bench_dir/source.raw" "$base"
     [[ -f $delta ]] && return 0
@@ -95,14 +95,18 @@ make_chain_inputs() {
     qemu-io -f vmdk "${writes[@]}" "$delta"
 }
 
+selected() { [[ " $cases " == *" $1 "* ]]; }
+
+# Only the inputs of the selected cases are made (CASES=f need not compress a stream VMDK).
 make_inputs() {
     local q=(qemu-img convert -f raw)
-    [[ -f $bench_dir/in-stream.vmdk ]] ||
+    selected a && [[ ! -f $bench_dir/in-stream.vmdk ]] &&
         "${q[@]}" -O vmdk -o subformat=streamOptimized "$bench_dir/source.raw" "$bench_dir/in-stream.vmdk"
-    [[ -f $bench_dir/in-dynamic.vhd ]] ||
+    selected c && [[ ! -f $bench_dir/in-dynamic.vhd ]] &&
         "${q[@]}" -O vpc -o subformat=dynamic "$bench_dir/source.raw" "$bench_dir/in-dynamic.vhd"
-    [[ -f $bench_dir/in-empty-127g.vhd ]] ||
+    selected e && [[ ! -f $bench_dir/in-empty-127g.vhd ]] &&
         qemu-img create -q -f vpc -o subformat=dynamic "$bench_dir/in-empty-127g.vhd" 127G
+    return 0
 }
 
 # measure NAME OUTPUT COMMAND...: one timed run after sync; appends "seconds rss_kib size" to

@@ -4,6 +4,8 @@
 foreach(name
         "imgfix guest: Debian 12 (interfaces, initramfs-tools), dry run first, then fixed once"
         "imgfix guest: CentOS 7 (ifcfg, GRUB 2, dracut) with a separate /boot"
+        "imgfix guest: RHEL 9 (NetworkManager keyfile) and Ubuntu 22.04 (netplan)"
+        "imgfix guest: SUSE 15 on btrfs, GRUB legacy CentOS 6, RHEL 8 with an LVM root and a separate /boot"
         "imgfix guest: --check-only fails a 32-bit guest whose small root is on the second disk")
     set_tests_properties("${name}" PROPERTIES TIMEOUT 1800 LABELS guest)
 endforeach()

@@ -139,8 +139,13 @@ void LibguestfsFs::mount_guest(const std::string& root, bool read_only)
             mount_failures_[mountpoint] = device + ": " + (reason != nullptr ? reason : "cannot mount");
             continue;
         }
-        char* canonical = guestfs_canonical_device_name(g_, device.c_str());
-        mountpoints_[canonical != nullptr ? take_string(canonical) : device] = mountpoint;
+    }
+    // The devices as the kernel names them once mounted: fstab's /dev/disk/by-uuid/… and
+    // /dev/mapper/… names are resolved, and canonical (/dev/VG/LV) like list_filesystems' names.
+    const std::vector<std::string> mounted = take_strings(guestfs_mountpoints(g_));
+    for (std::size_t i = 0; i + 1 < mounted.size(); i += 2) {
+        char* canonical = guestfs_canonical_device_name(g_, mounted[i].c_str());
+        mountpoints_[canonical != nullptr ? take_string(canonical) : mounted[i]] = mounted[i + 1];
     }
 }
 

@@ -283,6 +283,161 @@ TEST_CASE("imgfix guest: CentOS 7 (ifcfg, GRUB 2, dracut) with a separate /boot"
     CHECK(any_call(dstest::fake_tool_calls(back), "grub2-mkconfig", "/boot/grub2/grub.cfg"));
 }
 
+TEST_CASE("imgfix guest: RHEL 9 (NetworkManager keyfile) and Ubuntu 22.04 (netplan)")
+{
+    dstest::TempDir dir;
+    SUBCASE("RHEL 9")
+    {
+        FakeGuest guest{{dir / "rhel9.img"}, dir / "root", {}};
+        const std::string kernel = "5.14.0-284.11.1.el9_2.x86_64";
+        put_rhel_family(guest.tree, "NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nVERSION_ID=\"9.2\"\n",
+                        "Red Hat Enterprise Linux release 9.2 (Plow)", kernel);
+        dstest::put_file(guest.tree / "etc/fstab", "/dev/sda1 / ext4 defaults 0 0\n");
+        dstest::put_file(guest.tree / "etc/NetworkManager/system-connections/ens192.nmconnection",
+                         "[connection]\nid=ens192\ntype=ethernet\ninterface-name=ens192\n\n[ethernet]\n"
+                         "mac-address=00:50:56:AA:BB:CC\n\n[ipv4]\naddress1=192.168.10.9/24,192.168.10.1\n"
+                         "method=manual\n");
+        put_grub2_defaults(guest.tree, "/boot/grub2/grub.cfg", kernel);
+        dstest::build_guest_disk(guest.disks[0], {512, {{0, "ext4", root_uuid, "", guest.tree}}});
+
+        const auto [report, back] = fix_twice_and_read_back(guest);
+        CHECK(report.at("os").at("distribution") == "rhel");
+        CHECK(report.at("os").at("network_style") == "networkmanager");
+        check_fstab(back, std::string("UUID=") + root_uuid);
+        const auto keyfile = back / "etc/NetworkManager/system-connections/diskshift-dhcp.nmconnection";
+        REQUIRE(fs::exists(keyfile));
+        CHECK(contains(dstest::read_text_file(keyfile), "method=auto"));
+        CHECK_FALSE(fs::exists(back / "etc/NetworkManager/system-connections/ens192.nmconnection"));
+        INFO(calls_text(back));
+        CHECK(any_call(dstest::fake_tool_calls(back), "dracut", kernel));
+    }
+    SUBCASE("Ubuntu 22.04")
+    {
+        FakeGuest guest{{dir / "ubuntu2204.img"}, dir / "root", {}};
+        const std::string kernel = "5.15.0-91-generic";
+        dstest::put_guest_shell(guest.tree);
+        dstest::put_file(guest.tree / "etc/os-release", "NAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\n"
+                                                        "PRETTY_NAME=\"Ubuntu 22.04.3 LTS\"\n");
+        dstest::put_file(guest.tree / "etc/debian_version", "bookworm/sid\n");
+        dstest::put_file(guest.tree / "etc/fstab", "/dev/disk/by-uuid/" + std::string(root_uuid) + " / ext4 defaults 0 1\n"
+                                                   "/dev/sdb1 /data ext4 defaults 0 2\n");
+        dstest::put_file(guest.tree / "etc/netplan/00-installer-config.yaml",
+                         "network:\n  ethernets:\n    ens160:\n      addresses:\n      - 10.1.1.5/24\n"
+                         "      routes:\n      - to: default\n        via: 10.1.1.1\n  version: 2\n");
+        dstest::put_file(guest.tree / "etc/default/grub", "GRUB_DEFAULT=0\nGRUB_TIMEOUT=0\n"
+                                                          "GRUB_CMDLINE_LINUX_DEFAULT=\"\"\nGRUB_CMDLINE_LINUX=\"\"\n");
+        dstest::put_file(guest.tree / "boot/grub/grub.cfg", "menuentry 'Ubuntu' {}\n");
+        fs::create_directories(guest.tree / "var/lib/dpkg");
+        dstest::put_file(guest.tree / "lib/systemd/systemd", "");
+        put_kernel(guest.tree, kernel, "initrd.img-" + kernel);
+        dstest::put_fake_guest_tool(guest.tree, "/usr/sbin/update-initramfs");
+        dstest::put_fake_guest_tool(guest.tree, "/usr/sbin/update-grub");
+        dstest::build_guest_disk(guest.disks[0], {512, {{0, "ext4", root_uuid, "", guest.tree}}});
+
+        const auto [report, back] = fix_twice_and_read_back(guest);
+        CHECK(report.at("os").at("distribution") == "ubuntu");
+        CHECK(report.at("os").at("network_style") == "netplan");
+        const std::string fstab = dstest::read_text_file(back / "etc/fstab");
+        CHECK(contains(fstab, "nofail"));  // /dev/sdb1: a disk that was not given
+        const auto netplan = back / "etc/netplan/50-diskshift-dhcp.yaml";
+        REQUIRE(fs::exists(netplan));
+        CHECK(contains(dstest::read_text_file(netplan), "dhcp4: true"));
+        CHECK_FALSE(fs::exists(back / "etc/netplan/00-installer-config.yaml"));
+        INFO(calls_text(back));
+        CHECK(any_call(dstest::fake_tool_calls(back), "update-initramfs", kernel));
+    }
+}
+
+TEST_CASE("imgfix guest: SUSE 15 on btrfs, GRUB legacy CentOS 6, RHEL 8 with an LVM root and a separate /boot")
+{
+    dstest::TempDir dir;
+    SUBCASE("SUSE 15 on btrfs")
+    {
+        FakeGuest guest{{dir / "sles15.img"}, dir / "root", {}};
+        const std::string kernel = "5.14.21-150400.22-default";
+        dstest::put_guest_shell(guest.tree);
+        dstest::put_file(guest.tree / "etc/os-release", "NAME=\"SLES\"\nVERSION_ID=\"15.4\"\nID=\"sles\"\n"
+                                                        "PRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP4\"\n");
+        dstest::put_file(guest.tree / "etc/fstab", "UUID=" + std::string(root_uuid) + " / btrfs defaults 0 0\n");
+        dstest::put_file(guest.tree / "etc/sysconfig/kernel", "INITRD_MODULES=\"\"\n");
+        dstest::put_file(guest.tree / "etc/sysconfig/network/ifcfg-eth0",
+                         "BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='192.168.10.11/24'\n");
+        dstest::put_file(guest.tree / "etc/default/grub", "GRUB_TIMEOUT=8\nGRUB_CMDLINE_LINUX_DEFAULT=\"splash=silent\"\n");
+        dstest::put_file(guest.tree / "boot/grub2/grub.cfg", "menuentry 'SLES 15-SP4' {}\n");
+        fs::create_directories(guest.tree / "var/lib/rpm");
+        dstest::put_file(guest.tree / "usr/lib/systemd/systemd", "");
+        put_kernel(guest.tree, kernel, "initrd-" + kernel);
+        dstest::put_fake_guest_tool(guest.tree, "/usr/bin/dracut");
+        dstest::put_fake_guest_tool(guest.tree, "/usr/sbin/grub2-mkconfig");
+        dstest::build_guest_disk(guest.disks[0], {512, {{0, "btrfs", root_uuid, "", guest.tree}}});
+
+        const auto [report, back] = fix_twice_and_read_back(guest);
+        CHECK(report.at("os").at("distribution") == "sles");
+        CHECK(report.at("os").at("filesystems").at(0).at("type") == "btrfs");
+        const std::string ifcfg = dstest::read_text_file(back / "etc/sysconfig/network/ifcfg-eth0");
+        CHECK(contains(ifcfg, "BOOTPROTO='dhcp'"));
+        CHECK_FALSE(contains(ifcfg, "IPADDR"));
+        INFO(calls_text(back));
+        CHECK(any_call(dstest::fake_tool_calls(back), "dracut", kernel));
+        CHECK(any_call(dstest::fake_tool_calls(back), "grub2-mkconfig", "/boot/grub2/grub.cfg"));
+    }
+    SUBCASE("GRUB legacy CentOS 6")
+    {
+        FakeGuest guest{{dir / "centos6.img"}, dir / "root", {}};
+        const std::string kernel = "2.6.32-754.el6.x86_64";
+        put_rhel_family(guest.tree, "", "CentOS release 6.10 (Final)", kernel);
+        fs::remove(guest.tree / "usr/lib/systemd/systemd");
+        dstest::put_file(guest.tree / "etc/inittab", "id:3:initdefault:\n");
+        dstest::put_file(guest.tree / "etc/fstab", "/dev/sda1 / ext4 defaults 1 1\n");
+        dstest::put_file(guest.tree / "etc/sysconfig/network-scripts/ifcfg-eth0",
+                         "DEVICE=eth0\nBOOTPROTO=static\nIPADDR=192.168.10.12\nNETMASK=255.255.255.0\nONBOOT=yes\n");
+        dstest::put_file(guest.tree / "boot/grub/grub.conf",
+                         "default=0\ntimeout=5\ntitle CentOS 6 (" + kernel + ")\n\troot (hd0,0)\n\tkernel /boot/vmlinuz-" +
+                             kernel + " ro root=/dev/sda1 rhgb quiet\n\tinitrd /boot/initramfs-" + kernel + ".img\n");
+        dstest::build_guest_disk(guest.disks[0], {512, {{0, "ext4", root_uuid, "", guest.tree}}});
+
+        const auto [report, back] = fix_twice_and_read_back(guest);
+        CHECK(report.at("os").at("bootloader") == "grub-legacy");
+        CHECK(report.at("os").at("init_system") == "sysvinit");
+        CHECK(report.at("os").at("major_version") == 6);
+        const std::string grub_conf = dstest::read_text_file(back / "boot/grub/grub.conf");
+        INFO(grub_conf);
+        CHECK(contains(grub_conf, "root=UUID=" + std::string(root_uuid)));
+        CHECK(contains(grub_conf, "net.ifnames=0 biosdevname=0"));
+        CHECK(contains(grub_conf, "timeout=1"));
+        INFO(calls_text(back));
+        CHECK(any_call(dstest::fake_tool_calls(back), "dracut", kernel));
+    }
+    SUBCASE("RHEL 8 with an LVM root and a separate /boot")
+    {
+        FakeGuest guest{{dir / "rhel8-lvm.img"}, dir / "root", {}};
+        const std::string kernel = "4.18.0-477.10.1.el8_8.x86_64";
+        put_rhel_family(guest.tree, "NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nVERSION_ID=\"8.8\"\n",
+                        "Red Hat Enterprise Linux release 8.8 (Ootpa)", kernel);
+        dstest::put_file(guest.tree / "etc/fstab",
+                         "/dev/mapper/vgguest-root / ext4 defaults 0 0\n/dev/sda1 /boot ext4 defaults 0 0\n");
+        dstest::put_file(guest.tree / "etc/sysconfig/network-scripts/ifcfg-ens192", static_ifcfg);
+        put_grub2_defaults(guest.tree, "/boot/grub2/grub.cfg", kernel);
+        guest.boot_tree = split_boot(guest.tree);
+        dstest::build_guest_disk(guest.disks[0], {600, {{100, "ext4", boot_uuid, "", guest.boot_tree}, {0, "", "", "", {}}}});
+        // The root LV is made and filled in the appliance: LVM needs device-mapper, which needs root.
+        const auto tar = dir / "root.tar";
+        dstest::run_program("tar", {"-C", guest.tree.string(), "-cf", tar.string(), "."});
+        dstest::guestfish_run(guest.disks, "run\npvcreate /dev/sda2\nvgcreate vgguest /dev/sda2\n"
+                                           "lvcreate root vgguest 400\nmkfs ext4 /dev/vgguest/root\n"
+                                           "set-e2uuid /dev/vgguest/root " + std::string(root_uuid) +
+                                           "\nmount /dev/vgguest/root /\ntar-in " + tar.string() + " /\n");
+
+        const auto [report, back] = fix_twice_and_read_back(guest);
+        CHECK(report.at("os").at("root_device") == "/dev/vgguest/root");
+        CHECK(report.at("os").at("boot_device") == "/dev/sda1");
+        check_fstab(back, std::string("UUID=") + boot_uuid);
+        CHECK(contains(dstest::read_text_file(back / "etc/fstab"), "/dev/mapper/vgguest-root / ext4"));
+        INFO(calls_text(back));
+        CHECK(any_call(dstest::fake_tool_calls(back), "dracut", kernel));
+    }
+}
+
 TEST_CASE("imgfix guest: --check-only fails a 32-bit guest whose small root is on the second disk")
 {
     dstest::TempDir dir;

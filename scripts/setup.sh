@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # diskshift set-up: installs the missing Debian packages, builds, then runs a job.
 #
-#   scripts/setup.sh demo    install + build, convert the bundled sample, show imginfo
+#   scripts/setup.sh demo    install + build, convert the bundled sample, then migrate a generated
+#                            guest: OVA in, raw disk out, imgfix's report printed
 #   scripts/setup.sh test    install + build, run every test (what CI runs)
 #   scripts/setup.sh deps    only install the missing packages
 #   scripts/setup.sh build   install + build
@@ -73,7 +74,22 @@ run_demo() {
     "$bin/imginfo" "$out/sample-disk.vmdk"
     "$bin/vmdk2raw" "$out/sample-disk.vmdk" "$out/sample-disk-back.raw"
     cmp "$sample" "$out/sample-disk-back.raw"
-    log "demo done: $out/sample-disk.raw and the VMDK round trip are byte-identical to the sample"
+    log "demo: $out/sample-disk.raw and the VMDK round trip are byte-identical to the sample"
+    run_migration_demo "$bin" "$out"
+}
+
+# The whole migration on a generated guest: a Debian 12 disk as VMware leaves it (root /dev/sda1,
+# static address on ens192), exported as an OVA, converted to a raw disk and fixed to boot on KVM.
+run_migration_demo() {
+    local bin=$1 out=$2
+    log "migration: a VMware-style Debian 12 guest disk (scripts/demo-guest.sh), packaged as an OVA"
+    bash "$root/scripts/demo-guest.sh" "$out/web01-vmware.raw"
+    "$bin/imgconv" -f raw -O ova -o name=web01,os=debian12_64Guest "$out/web01-vmware.raw" "$out/web01.ova"
+    "$bin/imginfo" "$out/web01.ova"
+    log "migration: imgfix --output converts the OVA's disk to raw and fixes the copy (libguestfs, about a minute)"
+    rm -f "$out/web01-kvm.raw"
+    "$bin/imgfix" --output "$out/web01-kvm.raw" "$out/web01.ova"
+    log "demo done: $out/web01-kvm.raw is the migrated disk; the OVA and its source are unchanged"
 }
 
 run_tests() {

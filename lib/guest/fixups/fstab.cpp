@@ -43,10 +43,14 @@ std::string with_option(const std::string& line, std::size_t index, std::string_
         return with_field(line, spans[index], std::string(options) + "," + std::string(option));
     }
     std::string out = line;
+    // Appended piece by piece: GCC 12 at -O3 misreads `" " + std::string(...)` (a false -Wrestrict).
     for (std::size_t i = spans.size(); i < index; ++i) {
-        out += " " + std::string(missing_fields_default);
+        out += ' ';
+        out += missing_fields_default;
     }
-    return out + " " + std::string(option);
+    out += ' ';
+    out += option;
+    return out;
 }
 
 bool has_option(const std::string& line, std::size_t index, std::string_view option)

@@ -18,7 +18,9 @@ set -euo pipefail
 cache=${1:?usage: make-guest.sh CACHE_DIR}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
+# One builder at a time per cache (two build trees may run the test at once).
+exec 9> "$cache/.lock"
+flock 9
 
 suite=bookworm
 mirror=${DISKSHIFT_DEBIAN_MIRROR:-http://deb.debian.org/debian}

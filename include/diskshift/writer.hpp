@@ -72,7 +72,7 @@ public:
     /// True when write() must be called in ascending, non-overlapping order (stream formats).
     virtual bool sequential() const noexcept { return false; }
     /// True when write() may be called from several threads at once, for disjoint ranges, in any
-    /// order: convert() then writes each chunk from the worker that read it (raw, fixed layouts).
+    /// order: convert() then writes each chunk from the worker that read it.
     virtual bool concurrent_writes() const noexcept { return false; }
     virtual void write(std::uint64_t offset, std::span<const std::byte> data) = 0;
     virtual void write_zeroes(std::uint64_t offset, std::uint64_t length) = 0;

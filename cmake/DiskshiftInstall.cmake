@@ -27,5 +27,7 @@ set(DISKSHIFT_PC_REQUIRES_PRIVATE "fmt zlib libdeflate libxml-2.0 libguestfs")
 if(NOT BUILD_SHARED_LIBS)
     string(APPEND DISKSHIFT_PC_REQUIRES " ${DISKSHIFT_PC_REQUIRES_PRIVATE}")
 endif()
+# A sanitized library (DISKSHIFT_SANITIZE) links only into programs that carry the run-time too.
+list(JOIN DISKSHIFT_SANITIZER_FLAGS " " DISKSHIFT_PC_SANITIZER_FLAGS)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/diskshift.pc.in ${PROJECT_BINARY_DIR}/diskshift.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/diskshift.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -10,10 +10,18 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_L
     target_compile_options(diskshift_flags INTERFACE -Wno-restrict)
 endif()
 if(DISKSHIFT_SANITIZE)
-    set(_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-    target_compile_options(diskshift_flags INTERFACE ${_sanitizers})
-    target_link_options(diskshift_flags INTERFACE ${_sanitizers})
+    set(DISKSHIFT_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_compile_options(diskshift_flags INTERFACE ${DISKSHIFT_SANITIZER_FLAGS})
+    target_link_options(diskshift_flags INTERFACE ${DISKSHIFT_SANITIZER_FLAGS})
     # GCC 12's flow analysis sees the sanitizers' instrumentation and reports uninitialised values
     # inside <regex> that are not there; the sanitizers themselves check the real thing at run time.
     target_compile_options(diskshift_flags INTERFACE -Wno-maybe-uninitialized)
 endif()
+
+# Every executable of a sanitized build (tools, tests) carries the sanitizers' default options: a
+# sanitizer report must not end the program with exit status 1, which means "the input was refused".
+function(diskshift_sanitizer_defaults target)
+    if(DISKSHIFT_SANITIZE)
+        target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/sanitizer_defaults.cpp)
+    endif()
+endfunction()

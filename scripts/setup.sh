@@ -3,11 +3,12 @@
 #
 #   scripts/setup.sh demo    install + build, convert the bundled sample, then migrate a generated
 #                            guest: OVA in, raw disk out, imgfix's report printed
-#   scripts/setup.sh test    install + build, run every test (what CI runs)
+#   scripts/setup.sh test    install + build with AddressSanitizer and UndefinedBehaviorSanitizer
+#                            (in build-sanitize/), run every test there (what CI runs)
 #   scripts/setup.sh deps    only install the missing packages
 #   scripts/setup.sh build   install + build
 #
-# Environment: BUILD_DIR (default: build), CMAKE_BUILD_TYPE (default: RelWithDebInfo),
+# Environment: BUILD_DIR (default: build, or build-sanitize for `test`), CMAKE_BUILD_TYPE (default: RelWithDebInfo),
 # JOBS (default: all cores), CMAKE_ARGS (extra configure arguments).
 set -euo pipefail
 
@@ -92,6 +93,13 @@ run_migration_demo() {
     log "demo done: $out/web01-kvm.raw is the migrated disk; the OVA and its source are unchanged"
 }
 
+# The tests run on a sanitized build, so that every test also checks memory safety and undefined
+# behaviour; it lives in its own folder, next to the plain build the demo uses.
+build_for_tests() {
+    build_dir=${BUILD_DIR:-$root/build-sanitize}
+    CMAKE_ARGS="-DDISKSHIFT_SANITIZE=ON ${CMAKE_ARGS:-}" build
+}
+
 run_tests() {
     log "running all tests"
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 1500
@@ -101,6 +109,6 @@ case ${1:-} in
     deps) install_missing_packages ;;
     build) install_missing_packages; build ;;
     demo) install_missing_packages; build; run_demo ;;
-    test) install_missing_packages; build; run_tests ;;
+    test) install_missing_packages; build_for_tests; run_tests ;;
     *) echo "usage: scripts/setup.sh demo|test|deps|build" >&2; exit 2 ;;
 esac

@@ -3,7 +3,8 @@
 # Installs diskshift, then builds and runs tests/consumer/project/example.cpp against the install:
 #   1. the build tree's static library, found with find_package(diskshift);
 #   2. the same install, found with pkg-config;
-#   3. a shared library (BUILD_SHARED_LIBS=ON), found with find_package(diskshift).
+#   3. a shared library (BUILD_SHARED_LIBS=ON), found with find_package(diskshift), built with the
+#      tools as `setup.sh demo` builds them (warnings are errors), whose installed tools then run.
 set -euo pipefail
 src=$1 build=$2 work=$3
 project=$src/tests/consumer/project
@@ -53,9 +54,11 @@ c++ -std=c++20 -o "$work/pkg-config-example" "$project/example.cpp" \
     $(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs diskshift)
 run_example "$work/pkg-config-example" static-pkg-config
 
+# This build is also the plain (unsanitized) build of the library and the tools, with warnings as
+# errors, in the configuration `setup.sh demo` uses: CI's test build is a sanitized one.
 step "shared library: build, install, find_package"
-quietly cmake -S "$src" -B "$work/shared-build" -DBUILD_SHARED_LIBS=ON -DDISKSHIFT_BUILD_TOOLS=OFF \
-    -DDISKSHIFT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
+quietly cmake -S "$src" -B "$work/shared-build" -DBUILD_SHARED_LIBS=ON -DDISKSHIFT_BUILD_TOOLS=ON \
+    -DDISKSHIFT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDISKSHIFT_WERROR=ON
 quietly cmake --build "$work/shared-build" -j "$(nproc)"
 quietly cmake --install "$work/shared-build" --prefix "$work/shared"
 quietly cmake -S "$project" -B "$work/shared-consumer" -DCMAKE_PREFIX_PATH="$work/shared"
@@ -67,6 +70,10 @@ if [[ $linked != *"$work/shared/"*libdiskshift.so* ]]; then
     exit 1
 fi
 run_example "$work/shared-consumer/example" shared-find-package
+"$work/shared/bin/imgconv" -f raw -O vmdk "$sample" "$work/sample.vmdk"
+"$work/shared/bin/vmdk2raw" "$work/sample.vmdk" "$work/sample-back.raw"
+cmp "$sample" "$work/sample-back.raw"
+echo "installed tools: the plain build's imgconv and vmdk2raw round-trip the sample through a VMDK"
 
 rm -rf "$work"
 echo "consumer test: all three ways of linking work"

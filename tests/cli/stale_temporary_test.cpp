@@ -1,0 +1,78 @@
+// Stale temporary files (issue 9): a run killed before it could clean up leaves
+// ".<DST>.diskshift-<pid>-<n>.tmp" next to DST; the next run on the same DST removes it when that
+// pid is dead, and leaves alone the temporaries of runs still alive.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "support/disk_fixture.hpp"
+#include "support/files.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace dstest;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string temporary_leaf(const std::string& destination, pid_t pid)
+{
+    return fmt::format(".{}.diskshift-{}-0.tmp", destination, pid);
+}
+
+/// imgconv -f raw -O raw SRC DST, which must succeed.
+void convert(const std::filesystem::path& source, const std::filesystem::path& destination)
+{
+    const ProcessResult run = run_tool("imgconv", {"-f", "raw", "-O", "raw", source.string(), destination.string()});
+    INFO(run.describe());
+    REQUIRE(run.exit_code() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("Stale temporaries: the next imgconv on DST removes a dead run's temporary, not a live one's")
+{
+    const TempDir dir;
+    write_whole_file(dir / "src.img", std::vector<std::byte>(64 * 1024, std::byte{7}));
+    const std::string stale = temporary_leaf("dst.img", dead_pid());
+    const std::string live = temporary_leaf("dst.img", ::getpid());
+    const std::string other = temporary_leaf("other.img", dead_pid());
+    for (const std::string& name : {stale, live, other}) {
+        write_text_file(dir / name, "left behind");
+    }
+    convert(dir / "src.img", dir / "dst.img");
+    CHECK_FALSE(std::filesystem::exists(dir / stale));
+    CHECK(std::filesystem::exists(dir / live));
+    CHECK(std::filesystem::exists(dir / other));  // another destination's: not this run's business
+    CHECK(std::filesystem::exists(dir / "dst.img"));
+}
+
+TEST_CASE("Stale temporaries: a SIGKILLed imgconv leaves its temporary, which the next run on DST cleans")
+{
+    DiskFixture disk = DiskFixture::standard();
+    const TempDir logs;
+    {
+        BackgroundProcess imgconv({tool_path("imgconv").string(), "-f", "raw", "-O", "raw", "--threads", "1",
+                                   disk.source.string(), disk.destination.string()},
+                                  logs / "stdout", logs / "stderr");
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (disk.dir.sink_temporaries().empty() && !imgconv.has_exited()) {
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            std::this_thread::sleep_for(1ms);
+        }
+        REQUIRE_MESSAGE(!imgconv.has_exited(), "imgconv ended before it could be killed");
+        imgconv.send_signal(SIGKILL);
+        CHECK_FALSE(imgconv.wait().exited);
+    }
+    const auto left = disk.dir.sink_temporaries();
+    REQUIRE(left.size() == 1);  // SIGKILL cannot be caught: the temporary stays
+    CHECK_FALSE(std::filesystem::exists(disk.destination));
+    convert(disk.source, disk.destination);
+    CHECK(disk.dir.sink_temporaries().empty());
+    CHECK(std::filesystem::exists(disk.destination));
+}

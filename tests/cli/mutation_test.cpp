@@ -1031,3 +1031,53 @@ TEST_CASE("Mutated images: OVA (imgconv -O ova)")
 }
 
 }  // namespace
+
+namespace {
+
+/// The CID an embedded VMDK descriptor gives.
+std::string vmdk_cid(const fs::path& file)
+{
+    const Bytes bytes = read_whole_file(file);
+    const std::uint64_t at = find_text(bytes, "\nCID=") + 5;
+    return as_text(bytes).substr(at, 8);
+}
+
+/// qemu-img deltas over one base, relinked so that each names the next as its parent (with the
+/// next one's CID): `names` = {a, b, c} gives a→b→c→a, {a} gives a→a.
+void make_vmdk_parent_loop(const fs::path& dir, const std::vector<std::string>& names)
+{
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", (dir / "base.vmdk").string(), "1M"});
+    for (const std::string& name : names) {
+        run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", (dir / name).string()});
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const std::string& next = names[(i + 1) % names.size()];
+        const std::string cid = vmdk_cid(dir / next);
+        edit_file(dir / names[i], [&](Bytes& bytes) {
+            const std::uint64_t at = find_text(bytes, "parentCID=") + 10;
+            std::memcpy(bytes.data() + at, cid.data(), 8);
+            replace_text_in_place(bytes, "parentFileNameHint=\"base.vmdk\"", "parentFileNameHint=\"" + next + "\"");
+        });
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Parent loops: VMDK a→b→c→a and a→a are refused at once, naming the loop")
+{
+    for (const std::vector<std::string>& names : {std::vector<std::string>{"a.vmdk", "b.vmdk", "c.vmdk"},
+                                                  std::vector<std::string>{"a.vmdk"}}) {
+        const TempDir dir;
+        make_vmdk_parent_loop(dir.path(), names);
+        for (const auto& args : {std::vector<std::string>{"imgmerge", (dir / "a.vmdk").string(), "-o", (dir / "out.raw").string()},
+                                 std::vector<std::string>{"imginfo", "--chain", (dir / "a.vmdk").string()}}) {
+            const ProcessResult run = run_tool(args[0], {args.begin() + 1, args.end()});
+            INFO(names.size(), " deltas: ", fmt::format("{}", fmt::join(args, " ")), " -> ", run.describe());
+            CHECK(run.exit_code() == 1);
+            CHECK(contains(run.err, "loop"));
+            CHECK(contains(run.err, "a.vmdk"));
+            CHECK(run.seconds < max_seconds);
+            CHECK_FALSE(fs::exists(dir / "out.raw"));
+        }
+    }
+}

@@ -2,14 +2,19 @@
 // ".<DST>.diskshift-<pid>-<n>.tmp" next to DST; the next run on the same DST removes it when that
 // pid is dead, and leaves alone the temporaries of runs still alive.
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "support/commands.hpp"
 #include "support/disk_fixture.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
@@ -75,4 +80,63 @@ TEST_CASE("Stale temporaries: a SIGKILLed imgconv leaves its temporary, which th
     convert(disk.source, disk.destination);
     CHECK(disk.dir.sink_temporaries().empty());
     CHECK(std::filesystem::exists(disk.destination));
+}
+
+namespace {
+
+/// Sets an environment variable for the tools this test starts, restoring it at the end.
+class ScopedEnvironment {
+public:
+    ScopedEnvironment(const char* name, const char* value) : name_(name)
+    {
+        if (const char* old = ::getenv(name)) {
+            old_ = old;
+        }
+        ::setenv(name, value, 1);
+    }
+    ~ScopedEnvironment()
+    {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+    ScopedEnvironment(const ScopedEnvironment&) = delete;
+    ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST_CASE("imgfix --output: nothing is left when the fix fails, and no copy is made when an image is damaged")
+{
+    const TempDir dir;
+    write_whole_file(dir / "disk.raw", std::vector<std::byte>(1 << 20, std::byte{0}));
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", (dir / "disk.vmdk").string(), "1M"});
+    std::vector<std::byte> damaged(1024, std::byte{0});  // a VMDK magic, then nothing valid
+    std::memcpy(damaged.data(), "KDMV", 4);
+    write_whole_file(dir / "damaged.vmdk", damaged);
+    // A backend libguestfs does not know: the launch fails at once, after the copy was made.
+    const ScopedEnvironment backend("LIBGUESTFS_BACKEND", "diskshift-test-no-such-backend");
+    {
+        const ProcessResult run =
+            run_tool("imgfix", {"-f", "raw", "--output", (dir / "out.raw").string(), (dir / "disk.raw").string()});
+        INFO(run.describe());
+        CHECK(run.exit_code() == 1);
+        CHECK_FALSE(std::filesystem::exists(dir / "out.raw"));
+        CHECK(dir.sink_temporaries().empty());
+    }
+    {
+        const ProcessResult run = run_tool("imgfix", {"--output", (dir / "out").string(), (dir / "disk.vmdk").string(),
+                                                      (dir / "damaged.vmdk").string()});
+        INFO(run.describe());
+        CHECK(run.exit_code() == 1);
+        CHECK(run.err.find("damaged.vmdk") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(dir / "out"));
+        CHECK(dir.sink_temporaries().empty());
+    }
 }

@@ -966,9 +966,20 @@ Mutation tar_size(const std::string& file, const std::string& member, const std:
     });
 }
 
+using Replacements = std::vector<std::pair<std::string, std::string>>;
+
 /// Rewrites the OVF (same length) and, when `fix_manifest`, its digest in the manifest.
+Mutation ovf_edit(const std::string& file, const std::string& what, const Replacements& replacements,
+                  bool fix_manifest, Reach reach = Reach::maybe);
+
 Mutation ovf_edit(const std::string& file, const std::string& what, const std::string& from, const std::string& to,
                   bool fix_manifest, Reach reach = Reach::maybe)
+{
+    return ovf_edit(file, what, Replacements{{from, to}}, fix_manifest, reach);
+}
+
+Mutation ovf_edit(const std::string& file, const std::string& what, const Replacements& replacements,
+                  bool fix_manifest, Reach reach)
 {
     return edit(fmt::format("OVF: {}{}", what, fix_manifest ? " (manifest fixed)" : " (manifest not fixed)"),
                 reach, file, [=](Bytes& bytes) {
@@ -978,7 +989,9 @@ Mutation ovf_edit(const std::string& file, const std::string& what, const std::s
                     Bytes ovf(bytes.begin() + static_cast<std::ptrdiff_t>(header + 512),
                               bytes.begin() + static_cast<std::ptrdiff_t>(header + 512 + size));
                     const std::string old_digest = diskshift::sha_hex(diskshift::ShaAlgorithm::sha256, ovf);
-                    replace_text_in_place(ovf, from, to);
+                    for (const auto& [from, to] : replacements) {
+                        replace_text_in_place(ovf, from, to);
+                    }
                     std::copy(ovf.begin(), ovf.end(), bytes.begin() + static_cast<std::ptrdiff_t>(header + 512));
                     if (fix_manifest) {
                         const std::string digest = diskshift::sha_hex(diskshift::ShaAlgorithm::sha256, ovf);
@@ -1034,12 +1047,19 @@ TEST_CASE("Mutated images: OVA (imgconv -O ova)")
 
 namespace {
 
+/// The text after `key` up to the end of its line (qemu writes CIDs without leading zeros).
+std::string descriptor_value(const Bytes& bytes, const std::string& key)
+{
+    const std::uint64_t at = find_text(bytes, key) + key.size();
+    const std::string text = as_text(bytes);
+    return text.substr(at, text.find('\n', at) - at);
+}
+
 /// The CID an embedded VMDK descriptor gives.
 std::string vmdk_cid(const fs::path& file)
 {
     const Bytes bytes = read_whole_file(file);
-    const std::uint64_t at = find_text(bytes, "\nCID=") + 5;
-    return as_text(bytes).substr(at, 8);
+    return descriptor_value(bytes, "\nCID=");
 }
 
 /// qemu-img deltas over one base, relinked so that each names the next as its parent (with the
@@ -1054,14 +1074,28 @@ void make_vmdk_parent_loop(const fs::path& dir, const std::vector<std::string>& 
         const std::string& next = names[(i + 1) % names.size()];
         const std::string cid = vmdk_cid(dir / next);
         edit_file(dir / names[i], [&](Bytes& bytes) {
-            const std::uint64_t at = find_text(bytes, "parentCID=") + 10;
-            std::memcpy(bytes.data() + at, cid.data(), 8);
+            replace_text_in_place(bytes, "parentCID=" + descriptor_value(bytes, "parentCID="), "parentCID=" + cid);
             replace_text_in_place(bytes, "parentFileNameHint=\"base.vmdk\"", "parentFileNameHint=\"" + next + "\"");
         });
     }
 }
 
 }  // namespace
+
+TEST_CASE("Parent loops: OVA disks whose ovf:parentRef form a loop (vmdisk1→vmdisk2→vmdisk1)")
+{
+    const TempDir dir;
+    const TempDir scratch;
+    const fs::path raw = make_raw(scratch.path());
+    fs::copy_file(raw, scratch / "second.raw");
+    fs::create_directory(dir / "base");
+    run_checked({tool_path("imgconv").string(), "-f", "raw", "-O", "ova", raw.string(), (scratch / "second.raw").string(),
+                 (dir / "base" / "vm.ova").string()});
+    const Base base{"OVA with two disks", dir / "base", "vm.ova", {"vm.ova"}, false, false};
+    const Replacements loop = {{"ovf:diskId=\"vmdisk1\"", "ovf:diskId=\"vmdisk1\" ovf:parentRef=\"vmdisk2\""},
+                               {"ovf:diskId=\"vmdisk2\"", "ovf:diskId=\"vmdisk2\" ovf:parentRef=\"vmdisk1\""}};
+    check_mutations(base, {ovf_edit("vm.ova", "vmdisk1 and vmdisk2 name each other as parent", loop, true, Reach::header)});
+}
 
 TEST_CASE("Parent loops: VMDK a→b→c→a and a→a are refused at once, naming the loop")
 {

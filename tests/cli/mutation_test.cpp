@@ -23,6 +23,7 @@
 #include "core/sha.hpp"
 #include "formats/vhdx/vhdx_layout.hpp"
 #include "support/commands.hpp"
+#include "support/environment.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/random_data.hpp"
@@ -308,6 +309,8 @@ void check_mutation(const Base& base, const Mutation& mutation)
 
 void check_mutations(const Base& base, const std::vector<Mutation>& mutations)
 {
+    // imgfix must fail before it launches libguestfs; if it ever gets that far, it fails at once.
+    const ScopedEnvironment backend("LIBGUESTFS_BACKEND", no_libguestfs_backend);
     for (const Mutation& mutation : mutations) {
         check_mutation(base, mutation);
     }

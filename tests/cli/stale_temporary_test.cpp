@@ -2,12 +2,10 @@
 // ".<DST>.diskshift-<pid>-<n>.tmp" next to DST; the next run on the same DST removes it when that
 // pid is dead, and leaves alone the temporaries of runs still alive.
 #include <signal.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -16,6 +14,7 @@
 
 #include "support/commands.hpp"
 #include "support/disk_fixture.hpp"
+#include "support/environment.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -82,35 +81,6 @@ TEST_CASE("Stale temporaries: a SIGKILLed imgconv leaves its temporary, which th
     CHECK(std::filesystem::exists(disk.destination));
 }
 
-namespace {
-
-/// Sets an environment variable for the tools this test starts, restoring it at the end.
-class ScopedEnvironment {
-public:
-    ScopedEnvironment(const char* name, const char* value) : name_(name)
-    {
-        if (const char* old = ::getenv(name)) {
-            old_ = old;
-        }
-        ::setenv(name, value, 1);
-    }
-    ~ScopedEnvironment()
-    {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnvironment(const ScopedEnvironment&) = delete;
-    ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
-}  // namespace
 
 TEST_CASE("imgfix --output: nothing is left when the fix fails, and no copy is made when an image is damaged")
 {
@@ -121,7 +91,7 @@ TEST_CASE("imgfix --output: nothing is left when the fix fails, and no copy is m
     std::memcpy(damaged.data(), "KDMV", 4);
     write_whole_file(dir / "damaged.vmdk", damaged);
     // A backend libguestfs does not know: the launch fails at once, after the copy was made.
-    const ScopedEnvironment backend("LIBGUESTFS_BACKEND", "diskshift-test-no-such-backend");
+    const ScopedEnvironment backend("LIBGUESTFS_BACKEND", no_libguestfs_backend);
     {
         const ProcessResult run =
             run_tool("imgfix", {"-f", "raw", "--output", (dir / "out.raw").string(), (dir / "disk.raw").string()});

@@ -52,7 +52,7 @@ enum class Reach {
 };
 
 /// Which inputs a tool applies to.
-enum class Applies { all, vmdk, chain };
+enum class Applies { all, vmdk, chain, ova };
 
 /// One tool run of the table below. In `args`, "{SRC}" is the input and "{DST}" the destination.
 struct ToolCase {
@@ -75,6 +75,7 @@ const std::vector<ToolCase>& tool_cases()
         {"imgconv -O vmdk", "imgconv", {"-O", "vmdk", "{SRC}", "{DST}.vmdk"}, Reach::data},
         {"imgconv -O vhd", "imgconv", {"-O", "vhd", "{SRC}", "{DST}.vhd"}, Reach::data},
         {"imgconv -O vhdx", "imgconv", {"-O", "vhdx", "{SRC}", "{DST}.vhdx"}, Reach::data},
+        {"imgconv --all-disks", "imgconv", {"-O", "raw", "--all-disks", "{DST}.d", "{SRC}"}, Reach::data, Applies::ova},
         {"vmdk2raw", "vmdk2raw", {"{SRC}", "{DST}.raw"}, Reach::data, Applies::vmdk},
         {"imgmerge", "imgmerge", {"{SRC}", "-o", "{DST}.raw"}, Reach::data, Applies::chain},
         {"imgfix --output", "imgfix", {"--output", "{DST}.raw", "{SRC}"}, Reach::data, Applies::all, true},
@@ -91,6 +92,7 @@ struct Base {
     std::vector<std::string> files;
     bool vmdk = false;
     bool chain = false;
+    bool ova = false;
 };
 
 using Bytes = std::vector<std::byte>;
@@ -252,7 +254,7 @@ std::vector<std::string> expand(const ToolCase& tool, const fs::path& source, co
 bool applies(const ToolCase& tool, const Base& base)
 {
     return tool.applies == Applies::all || (tool.applies == Applies::vmdk && base.vmdk) ||
-           (tool.applies == Applies::chain && base.chain);
+           (tool.applies == Applies::chain && base.chain) || (tool.applies == Applies::ova && base.ova);
 }
 
 /// True when the message names the input or one of its files.
@@ -263,7 +265,7 @@ bool names_an_input(const std::string& message, const Base& base)
 }
 
 /// Copies the base, applies `mutation`, runs every tool over it and checks each run.
-void check_mutation(const Base& base, const Mutation& mutation)
+void check_mutation(const Base& base, const Mutation& mutation, const std::string& only_tool = "")
 {
     const TempDir work;
     const fs::path input = work / "in";
@@ -275,7 +277,8 @@ void check_mutation(const Base& base, const Mutation& mutation)
     const auto stamps = input_stamps(input);
     for (const ToolCase& tool : tool_cases()) {
         const bool must_fail = mutation.reach <= tool.reads;
-        if (!applies(tool, base) || (tool.only_when_failing && !must_fail)) {
+        if (!applies(tool, base) || (tool.only_when_failing && !must_fail) ||
+            (!only_tool.empty() && tool.label != only_tool)) {
             continue;
         }
         std::vector<std::string> argv{tool_path(tool.tool).string()};
@@ -358,7 +361,7 @@ Base our_base(const TempDir& dir, const std::string& name, const std::string& fo
     const fs::path raw = make_raw(scratch.path());
     fs::create_directory(dir / "base");
     run_checked({tool_path("imgconv").string(), "-f", "raw", "-O", format, raw.string(), (dir / "base" / file).string()});
-    Base base{name, dir / "base", file, {}, format == "vmdk", false};
+    Base base{name, dir / "base", file, {}, format == "vmdk", false, format == "ova"};
     for (const auto& entry : fs::directory_iterator(base.dir)) {
         base.files.push_back(entry.path().filename().string());
     }
@@ -971,6 +974,24 @@ Mutation tar_size(const std::string& file, const std::string& member, const std:
 
 using Replacements = std::vector<std::pair<std::string, std::string>>;
 
+/// The size a member's tar header gives.
+std::uint64_t tar_member_size(const Bytes& bytes, std::uint64_t header)
+{
+    const std::string size(reinterpret_cast<const char*>(bytes.data() + header + tar_size_field), 11);
+    return std::stoull(size, nullptr, 8);
+}
+
+/// Stores the SHA-256 of member `name` in the manifest's line for it.
+void fix_member_digest(Bytes& bytes, const std::string& name)
+{
+    const std::uint64_t header = tar_member(bytes, name);
+    const auto first = bytes.begin() + static_cast<std::ptrdiff_t>(header + 512);
+    const std::string digest = diskshift::sha_hex(
+        diskshift::ShaAlgorithm::sha256, Bytes(first, first + static_cast<std::ptrdiff_t>(tar_member_size(bytes, header))));
+    const std::uint64_t at = find_text(bytes, name + ")= ", tar_member(bytes, ".mf")) + name.size() + 3;
+    std::memcpy(bytes.data() + at, digest.data(), digest.size());
+}
+
 /// Rewrites the OVF (same length) and, when `fix_manifest`, its digest in the manifest.
 Mutation ovf_edit(const std::string& file, const std::string& what, const Replacements& replacements,
                   bool fix_manifest, Reach reach = Reach::maybe);
@@ -1085,7 +1106,7 @@ void make_vmdk_parent_loop(const fs::path& dir, const std::vector<std::string>& 
 
 }  // namespace
 
-TEST_CASE("Parent loops: OVA disks whose ovf:parentRef form a loop (vmdisk1→vmdisk2→vmdisk1)")
+TEST_CASE("Mutated images: OVA with two disks (a parentRef loop; --all-disks failing on the second disk)")
 {
     const TempDir dir;
     const TempDir scratch;
@@ -1094,10 +1115,21 @@ TEST_CASE("Parent loops: OVA disks whose ovf:parentRef form a loop (vmdisk1→vm
     fs::create_directory(dir / "base");
     run_checked({tool_path("imgconv").string(), "-f", "raw", "-O", "ova", raw.string(), (scratch / "second.raw").string(),
                  (dir / "base" / "vm.ova").string()});
-    const Base base{"OVA with two disks", dir / "base", "vm.ova", {"vm.ova"}, false, false};
+    const Base base{"OVA with two disks", dir / "base", "vm.ova", {"vm.ova"}, false, false, true};
     const Replacements loop = {{"ovf:diskId=\"vmdisk1\"", "ovf:diskId=\"vmdisk1\" ovf:parentRef=\"vmdisk2\""},
                                {"ovf:diskId=\"vmdisk2\"", "ovf:diskId=\"vmdisk2\" ovf:parentRef=\"vmdisk1\""}};
     check_mutations(base, {ovf_edit("vm.ova", "vmdisk1 and vmdisk2 name each other as parent", loop, true, Reach::header)});
+    // --all-disks writes the first disk, then fails on the second: neither stays.
+    const Mutation damaged_second = edit("second disk: its first grain's deflate data damaged (manifest fixed)",
+                                         Reach::data, "vm.ova", [](Bytes& b) {
+                                             const std::uint64_t member = tar_member(b, "second.vmdk") + 512;
+                                             const std::uint64_t grain =
+                                                 member + get_le<std::uint64_t>(b, member + 64) * 512;
+                                             std::fill_n(b.begin() + static_cast<std::ptrdiff_t>(grain + 14), 50,
+                                                         std::byte{0xff});
+                                             fix_member_digest(b, "second.vmdk");
+                                         });
+    check_mutation(base, damaged_second, "imgconv --all-disks");
 }
 
 TEST_CASE("Parent loops: VMDK a→b→c→a and a→a are refused at once, naming the loop")

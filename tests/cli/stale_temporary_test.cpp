@@ -81,7 +81,6 @@ TEST_CASE("Stale temporaries: a SIGKILLed imgconv leaves its temporary, which th
     CHECK(std::filesystem::exists(disk.destination));
 }
 
-
 TEST_CASE("imgfix --output: nothing is left when the fix fails, and no copy is made when an image is damaged")
 {
     const TempDir dir;

@@ -1059,6 +1059,11 @@ TEST_CASE("Mutated images: OVA (imgconv -O ova)")
                  auto& digit = b[find_text(b, ".vmdk)= ", tar_member(b, ".mf") + 512) + 8];
                  digit = digit == std::byte{'0'} ? std::byte{'1'} : std::byte{'0'};
              }),
+        // A digest that is no longer hex (or one digit short) damages the line that verifies the disk.
+        edit("manifest: the disk's digest gets a non-hex digit", Reach::header, file,
+             [](Bytes& b) { b[find_text(b, ".vmdk)= ", tar_member(b, ".mf") + 512) + 8] = std::byte{'g'}; }),
+        edit("manifest: the disk's digest loses its last digit", Reach::header, file,
+             [](Bytes& b) { b[find_text(b, "\n", find_text(b, ".vmdk)= ", tar_member(b, ".mf") + 512)) - 1] = std::byte{' '}; }),
         edit("disk member: VMDK capacity 2^63", Reach::header, file,
              [](Bytes& b) { put_le<std::uint64_t>(b, tar_member(b, ".vmdk") + 512 + vmdk_capacity, 1ULL << 63); }),
         random_flips(file, 0, 512, 4, 0x9701, Reach::maybe),

@@ -240,7 +240,13 @@ void OvaPackage::check_manifest_coverage()
         return;
     }
     for (const std::string& member : referenced) {
-        if (manifest_->find(relative_name(*find_member(member))) == nullptr) {
+        const std::string listed = relative_name(*find_member(member));
+        if (manifest_->find(listed) == nullptr &&
+            std::find(manifest_->damaged.begin(), manifest_->damaged.end(), listed) != manifest_->damaged.end()) {
+            fail(Errc::corrupt, "{}: {} lists {} with a damaged digest (not hex, or not the algorithm's length): the "
+                 "package is damaged or was altered", name(), manifest_->name, member);
+        }
+        if (manifest_->find(listed) == nullptr) {
             warnings_.push_back(fmt::format("{}: {} does not list {}: it is not verified", name(), manifest_->name, member));
         }
     }

@@ -25,6 +25,7 @@
 #include "support/commands.hpp"
 #include "support/environment.hpp"
 #include "support/files.hpp"
+#include "support/ova_builder.hpp"
 #include "support/process.hpp"
 #include "support/random_data.hpp"
 #include "support/temp_dir.hpp"
@@ -1154,4 +1155,27 @@ TEST_CASE("Parent loops: VMDK a→b→c→a and a→a are refused at once, namin
             CHECK_FALSE(fs::exists(dir / "out.raw"));
         }
     }
+}
+
+TEST_CASE("Mutated images: an OVA whose disk is itself an OVA is refused by every tool")
+{
+    const TempDir dir;
+    const Base inner = our_base(dir, "inner OVA", "ova", "vm.ova");
+    // The package's own descriptor, naming the inner package in place of its disk.
+    const TempDir work;
+    run_program("tar", {"-xf", (inner.dir / "vm.ova").string(), "-C", work.path().string(), "vm.ovf"});
+    std::string ovf = read_text_file(work / "vm.ovf");
+    const auto href = ovf.find("ovf:href=\"");
+    REQUIRE(href != std::string::npos);
+    const auto end = ovf.find('"', href + 10);
+    ovf.replace(href, end - href + 1, "ovf:href=\"inner.ova\"");
+    const auto size = ovf.find("ovf:size=\"", href);
+    ovf.replace(size, ovf.find('"', size + 10) - size + 1,
+                fmt::format("ovf:size=\"{}\"", fs::file_size(inner.dir / "vm.ova")));
+    write_text_file(work / "vm.ovf", ovf);
+    fs::copy_file(inner.dir / "vm.ova", work / "inner.ova");
+    fs::create_directory(dir / "nested");
+    pack_ova(work.path(), {"vm.ovf", "inner.ova"}, "ustar", dir / "nested" / "outer.ova");
+    const Base base{"nested OVA", dir / "nested", "outer.ova", {"outer.ova"}, false, false, true};
+    check_mutations(base, {{"none: the package as built", Reach::header, [](const fs::path&) {}}});
 }

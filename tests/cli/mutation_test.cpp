@@ -268,6 +268,8 @@ bool names_an_input(const std::string& message, const Base& base)
 /// Copies the base, applies `mutation`, runs every tool over it and checks each run.
 void check_mutation(const Base& base, const Mutation& mutation, const std::string& only_tool = "")
 {
+    // imgfix must fail before it launches libguestfs; if it ever gets that far, it fails at once.
+    const ScopedEnvironment backend("LIBGUESTFS_BACKEND", no_libguestfs_backend);
     const TempDir work;
     const fs::path input = work / "in";
     const fs::path output = work / "out";
@@ -299,7 +301,7 @@ void check_mutation(const Base& base, const Mutation& mutation, const std::strin
         }
         CHECK(run.seconds < max_seconds);
         CHECK(run.max_rss_bytes < hostile_input_memory_limit());
-        CHECK(input_stamps(input) == stamps);
+        CHECK(input_stamps(input) == stamps);  // nothing changed, added or removed beside the inputs
         if (run.exit_code() != 0) {
             CHECK(fs::is_empty(output));
         }
@@ -313,8 +315,6 @@ void check_mutation(const Base& base, const Mutation& mutation, const std::strin
 
 void check_mutations(const Base& base, const std::vector<Mutation>& mutations)
 {
-    // imgfix must fail before it launches libguestfs; if it ever gets that far, it fails at once.
-    const ScopedEnvironment backend("LIBGUESTFS_BACKEND", no_libguestfs_backend);
     for (const Mutation& mutation : mutations) {
         check_mutation(base, mutation);
     }

@@ -196,7 +196,7 @@ int main(int argc, char** argv)
             summary = convert_source(sources.front(), destination, all_disks, open, convert);
         }
         if (json) {
-            std::cout << summary.dump(2) << '\n';
+            std::cout << diskshift::cli::json_text(summary) << '\n';
         }
     });
 }

@@ -485,6 +485,9 @@ TEST_CASE("Mutated images: VMDK monolithicSparse (qemu-img)")
     mutations.push_back(edit("embedded descriptor extent names a file that does not exist", Reach::maybe,
                              base.source, [](Bytes& b) { replace_text_in_place(b, "\"disk.vmdk\"", "\"nope.vmdk\""); }));
     mutations.push_back(truncate_to(size - 512, Reach::data, base.source, "the last grain cut"));
+    // Text from a damaged file reaches --json output: it must still print (or fail naming the file).
+    mutations.push_back(edit("embedded descriptor: a value of bytes that are not UTF-8", Reach::maybe, base.source,
+                             [](Bytes& b) { replace_text_in_place(b, "\"ide\"", "\"\xff\xfe\x80\""); }));
     check_mutations(base, mutations);
 }
 

@@ -84,14 +84,26 @@ nlohmann::ordered_json convert_source(const std::string& source, const std::stri
     if (disks.empty()) {
         throw diskshift::cli::UsageError(source + " is not an OVA: --all-disks reads packages");
     }
-    std::filesystem::create_directories(all_disks);
+    const bool made_folder = std::filesystem::create_directories(all_disks);
     nlohmann::ordered_json summaries = nlohmann::ordered_json::array();
-    for (const diskshift::OvaDiskEntry& entry : disks) {
-        open.disk = entry.id;
-        summaries.push_back(convert_one(source, *diskshift::open_image(source, open),
-                                        std::filesystem::path(all_disks) /
-                                            diskshift::ova_disk_file_name(entry.id, convert.format),
-                                        convert));
+    std::vector<std::filesystem::path> written;
+    try {
+        for (const diskshift::OvaDiskEntry& entry : disks) {
+            open.disk = entry.id;
+            const auto target = std::filesystem::path(all_disks) / diskshift::ova_disk_file_name(entry.id, convert.format);
+            summaries.push_back(convert_one(source, *diskshift::open_image(source, open), target, convert));
+            written.push_back(target);
+        }
+    } catch (...) {
+        // A failed run leaves no part of the package behind: the disks already written go too.
+        std::error_code ignored;
+        for (const auto& path : written) {
+            std::filesystem::remove(path, ignored);
+        }
+        if (made_folder) {
+            std::filesystem::remove(all_disks, ignored);
+        }
+        throw;
     }
     return summaries;
 }
@@ -184,7 +196,7 @@ int main(int argc, char** argv)
             summary = convert_source(sources.front(), destination, all_disks, open, convert);
         }
         if (json) {
-            std::cout << summary.dump(2) << '\n';
+            std::cout << diskshift::cli::json_text(summary) << '\n';
         }
     });
 }

@@ -91,7 +91,7 @@ int main(int argc, char** argv)
         request.progress = diskshift::cli::progress_callback(false, false);
         const diskshift::FixReport report = diskshift::fix_guest(paths, request);
         if (json) {
-            std::cout << diskshift::to_json(report).dump(2) << '\n';
+            std::cout << diskshift::cli::json_text(diskshift::to_json(report)) << '\n';
         } else {
             print_report(report);
         }

@@ -34,7 +34,7 @@ int main(int argc, char** argv)
             options.identity = diskshift::IdentityCheck::report;
             const diskshift::Chain layers = diskshift::open_chain(std::filesystem::path(file), options);
             if (json) {
-                std::cout << diskshift::describe_chain_json(layers).dump(2) << '\n';
+                std::cout << diskshift::cli::json_text(diskshift::describe_chain_json(layers)) << '\n';
             } else {
                 diskshift::describe_chain_text(std::cout, layers);
             }
@@ -48,7 +48,7 @@ int main(int argc, char** argv)
         if (map) {
             diskshift::write_map_json(std::cout, *image, diskshift::cli::progress_callback(false, false));
         } else if (json) {
-            std::cout << diskshift::describe_json(*image).dump(2) << '\n';
+            std::cout << diskshift::cli::json_text(diskshift::describe_json(*image)) << '\n';
         } else {
             diskshift::describe_text(std::cout, *image);
         }

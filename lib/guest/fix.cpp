@@ -64,27 +64,67 @@ std::filesystem::path output_for(const std::filesystem::path& image, const FixRe
     return request.output / (image.stem().string() + ".raw");
 }
 
-/// The images converted to raw copies for `request.output`.
-std::vector<guest::Drive> converted_drives(const std::vector<std::filesystem::path>& images, const FixRequest& request)
+/// What --output made: removed again unless the fix completes, so that a failed run leaves no
+/// copy that looks fixed (the rule every diskshift output follows).
+class OutputCopies {
+public:
+    OutputCopies() = default;
+    OutputCopies(const OutputCopies&) = delete;
+    OutputCopies& operator=(const OutputCopies&) = delete;
+    ~OutputCopies()
+    {
+        std::error_code ec;
+        for (const auto& path : files_) {
+            std::filesystem::remove(path, ec);
+        }
+        if (!folder_.empty()) {
+            std::filesystem::remove(folder_, ec);  // only when empty
+        }
+    }
+
+    void add_file(const std::filesystem::path& path) { files_.push_back(path); }
+    void add_folder(const std::filesystem::path& path) { folder_ = path; }
+    void keep()
+    {
+        files_.clear();
+        folder_.clear();
+    }
+
+private:
+    std::vector<std::filesystem::path> files_;
+    std::filesystem::path folder_;
+};
+
+/// The images converted to raw copies for `request.output`. Every image is opened (and so
+/// checked) before the first copy is written.
+std::vector<guest::Drive> converted_drives(const std::vector<std::filesystem::path>& images, const FixRequest& request,
+                                           OutputCopies& copies)
 {
+    std::vector<std::unique_ptr<Image>> inputs;
+    std::set<std::filesystem::path> outputs;
+    for (const auto& path : images) {
+        if (!outputs.insert(output_for(path, request, images.size())).second) {
+            fail(Errc::invalid_argument, "{}: two images would be copied to {}", path.string(),
+                 output_for(path, request, images.size()).string());
+        }
+        inputs.push_back(open_input(path, request));
+    }
     if (images.size() > 1) {
         std::error_code ec;
-        std::filesystem::create_directories(request.output, ec);
+        if (std::filesystem::create_directories(request.output, ec)) {
+            copies.add_folder(request.output);
+        }
         if (ec) {
             fail(Errc::io, "{}: cannot create the output folder: {}", request.output.string(), ec.message());
         }
     }
     std::vector<guest::Drive> drives;
-    std::set<std::filesystem::path> outputs;
-    for (const auto& path : images) {
-        const auto destination = output_for(path, request, images.size());
-        if (!outputs.insert(destination).second) {
-            fail(Errc::invalid_argument, "{}: two images would be copied to {}", path.string(), destination.string());
-        }
-        const auto image = open_input(path, request);
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        const auto destination = output_for(images[i], request, images.size());
         ConvertOptions options;
         options.progress = request.progress;
-        convert(*image, destination, options);
+        convert(*inputs[i], destination, options);
+        copies.add_file(destination);
         drives.push_back({destination, "raw"});
     }
     return drives;
@@ -172,8 +212,9 @@ FixReport fix_guest(const std::vector<std::filesystem::path>& images, const FixR
     report.dry_run = request.dry_run;
     report.check_only = request.check_only;
     const bool read_only = request.dry_run || request.check_only;
+    OutputCopies copies;
     const auto drives = request.output.empty() || read_only ? direct_drives(images, request, read_only)
-                                                            : converted_drives(images, request);
+                                                            : converted_drives(images, request, copies);
     std::ranges::transform(drives, std::back_inserter(report.images), &guest::Drive::path);
 
     guest::LibguestfsFs fs(drives, read_only);
@@ -195,6 +236,7 @@ FixReport fix_guest(const std::vector<std::filesystem::path>& images, const FixR
     }
     report.changes = run_fixups(fs, report.os, request.options);
     fs.finish();
+    copies.keep();
     return report;
 }
 

@@ -22,7 +22,7 @@ nlohmann::ordered_json optional_json(const auto& value)
 
 std::string scalar_text(const nlohmann::ordered_json& value)
 {
-    return value.is_string() ? value.get<std::string>() : value.dump();
+    return value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 /// Format-specific details as indented "key: value" lines; arrays of objects as numbered entries.

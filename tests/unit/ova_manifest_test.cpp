@@ -54,6 +54,8 @@ TEST_CASE("OVA manifest: unknown algorithms, wrong digest lengths, repeats and g
     CHECK(dstest::contains(m.warnings[1], "line 2"));
     CHECK(dstest::contains(m.warnings[2], "listed again"));
     CHECK(dstest::contains(m.warnings[3], "line 5"));
+    // The damaged SHA256 line still names its file: a package refuses to read it unverified.
+    CHECK(m.damaged == std::vector<std::string>{"disk.vmdk"});
 }
 
 TEST_CASE("OVA certificate: the signing line and whether an X.509 certificate follows")

@@ -36,4 +36,12 @@ bool interrupted() noexcept;
 /// stderr when `show` is set: on a terminal only, unless `force`.
 ProgressFn progress_callback(bool show, bool force);
 
+/// `value` as indented JSON text. Strings from a damaged image may hold bytes that are not UTF-8:
+/// they become U+FFFD instead of an exception.
+template <typename Json>
+std::string json_text(const Json& value)
+{
+    return value.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
 }  // namespace diskshift::cli

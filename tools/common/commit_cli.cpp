@@ -7,6 +7,8 @@
 
 #include <diskshift/inspect.hpp>
 
+#include "common/cli.hpp"
+
 namespace diskshift::cli {
 namespace {
 
@@ -93,7 +95,7 @@ void run_commit(const CommitCli& commit, const std::vector<std::string>& deltas,
         commit_deltas_into(commit.base, std::vector<std::filesystem::path>(deltas.begin(), deltas.end()),
                            skip_identity ? IdentityCheck::skip : IdentityCheck::enforce, options);
     if (commit.json) {
-        std::cout << stats_json(commit, stats).dump(2) << '\n';
+        std::cout << json_text(stats_json(commit, stats)) << '\n';
     } else {
         print_text(commit, stats);
     }

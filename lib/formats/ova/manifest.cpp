@@ -44,7 +44,8 @@ struct DigestLine {
     std::string digest;
 };
 
-/// Splits "ALGO ( file ) = hex"; nullopt when the line has another shape.
+/// Splits "ALGO ( file ) = digest"; nullopt when the line has another shape. The digest is
+/// checked by the caller: a damaged one still names its file.
 std::optional<DigestLine> split_digest_line(std::string_view line)
 {
     const std::size_t open = line.find('(');
@@ -58,7 +59,7 @@ std::optional<DigestLine> split_digest_line(std::string_view line)
     }
     const std::string_view algorithm = trim(line.substr(0, open));
     const std::string_view digest = trim(rest.substr(1));
-    if (algorithm.empty() || !is_hex(digest)) {
+    if (algorithm.empty() || digest.empty()) {
         return std::nullopt;
     }
     std::string hex(digest);
@@ -105,13 +106,19 @@ Manifest parse_manifest(std::string_view text, std::string_view name)
                                                     "SHA512 are); {} is not checked", name, number, parsed->algorithm, parsed->file));
             return;
         }
+        const std::string file = normalise_member_name(parsed->file).value_or(parsed->file);
+        if (!is_hex(parsed->digest)) {
+            manifest.warnings.push_back(fmt::format("{}: line {} is not 'ALGORITHM(file)= digest'; ignored", name, number));
+            manifest.damaged.push_back(file);
+            return;
+        }
         const std::size_t hex_digits = 2 * sha_digest_size(*known);
         if (parsed->digest.size() != hex_digits) {
             manifest.warnings.push_back(fmt::format("{}: line {}: a {} digest has {} hex digits, not {}; ignored", name,
                                                     number, parsed->algorithm, parsed->digest.size(), hex_digits));
+            manifest.damaged.push_back(file);
             return;
         }
-        const std::string file = normalise_member_name(parsed->file).value_or(parsed->file);
         if (manifest.find(file) != nullptr) {
             manifest.warnings.push_back(fmt::format("{}: line {}: {} is listed again; the first line counts", name,
                                                     number, file));

@@ -23,6 +23,9 @@ struct Manifest {
     std::string name;  ///< the manifest's member name
     std::vector<ManifestEntry> entries;
     std::vector<std::string> warnings;  ///< lines not understood, algorithms not supported, repeats
+    /// Files named by a line of a supported algorithm whose digest is not hex of the right length:
+    /// a damaged line, which the package refuses for a file it reads.
+    std::vector<std::string> damaged;
 
     /// The entry for `file` (a name relative to the descriptor's folder), or null.
     const ManifestEntry* find(std::string_view file) const noexcept;

@@ -120,7 +120,13 @@ std::unique_ptr<Image> open_disk_file(const std::shared_ptr<OvaPackage>& package
     inner.resolver = [package, folder = folder_of(file->href)](const std::string& name) {
         return package->related_member(folder, name);
     };
-    return disk_format(*source).open(source, inner);
+    const Format& format = disk_format(*source);
+    if (&format == &ova_format()) {
+        // Only ever made by hand: refused, so that packages cannot nest hundreds deep in a small file.
+        fail(Errc::unsupported, "{}: disk {} ({}) is itself an OVA package; diskshift does not read packages inside "
+             "packages", package->name(), disk.id, file->href);
+    }
+    return format.open(source, inner);
 }
 
 /// The disk as the guest sees it: a delta (ovf:parentRef) is read over its parent disk, whose

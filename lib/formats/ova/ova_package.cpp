@@ -29,6 +29,18 @@ constexpr std::uint64_t iso_identifier_offset = 0x8001;
 /// The qcow2 magic "QFI\xfb" (qcow2 specification, header offset 0).
 constexpr std::string_view qcow2_magic = "QFI\xfb";
 
+/// Runs `parse` over a member's text; its errors name the package, then the member, so that a
+/// message always names the file the user gave.
+template <typename Parse>
+auto parsed_in(const std::string& package, Parse&& parse)
+{
+    try {
+        return parse();
+    } catch (const Error& e) {
+        throw Error(e.code(), fmt::format("{}: {}", package, e.what()), e.sys_errno());
+    }
+}
+
 bool ends_with_ignoring_case(std::string_view text, std::string_view suffix)
 {
     return text.size() >= suffix.size() &&
@@ -124,14 +136,17 @@ OvaPackage::OvaPackage(std::shared_ptr<const ByteSource> ova) : ova_(std::move(o
         return only;
     };
     if (const TarMember* mf = side_file(".mf")) {
-        manifest_ = parse_manifest(read_small_member(*mf, max_side_file_bytes), mf->name);
+        const auto text = read_small_member(*mf, max_side_file_bytes);
+        manifest_ = parsed_in(name(), [&] { return parse_manifest(text, mf->name); });
         warnings_.insert(warnings_.end(), manifest_->warnings.begin(), manifest_->warnings.end());
     }
     if (const TarMember* cert = side_file(".cert")) {
-        certificate_ = parse_certificate(read_small_member(*cert, max_side_file_bytes), cert->name);
+        const auto text = read_small_member(*cert, max_side_file_bytes);
+        certificate_ = parsed_in(name(), [&] { return parse_certificate(text, cert->name); });
     }
     // Read whole through its VerifyingSource: a wrong descriptor digest fails here.
-    descriptor_ = parse_ovf(read_small_member(descriptor, max_descriptor_bytes), descriptor.name);
+    const auto text = read_small_member(descriptor, max_descriptor_bytes);
+    descriptor_ = parsed_in(name(), [&] { return parse_ovf(text, descriptor.name); });
     warnings_.insert(warnings_.end(), descriptor_.warnings.begin(), descriptor_.warnings.end());
     check_manifest_coverage();
 }
@@ -225,7 +240,13 @@ void OvaPackage::check_manifest_coverage()
         return;
     }
     for (const std::string& member : referenced) {
-        if (manifest_->find(relative_name(*find_member(member))) == nullptr) {
+        const std::string listed = relative_name(*find_member(member));
+        if (manifest_->find(listed) == nullptr &&
+            std::find(manifest_->damaged.begin(), manifest_->damaged.end(), listed) != manifest_->damaged.end()) {
+            fail(Errc::corrupt, "{}: {} lists {} with a damaged digest (not hex, or not the algorithm's length): the "
+                 "package is damaged or was altered", name(), manifest_->name, member);
+        }
+        if (manifest_->find(listed) == nullptr) {
             warnings_.push_back(fmt::format("{}: {} does not list {}: it is not verified", name(), manifest_->name, member));
         }
     }

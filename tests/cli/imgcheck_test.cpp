@@ -1,0 +1,168 @@
+// imgcheck through the command line: images written by qemu-img and by our writers check clean,
+// and each kind of damage the tests inflict is named with its structure and file offset.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/commands.hpp"
+#include "support/files.hpp"
+#include "support/imgcheck_run.hpp"
+#include "support/process.hpp"
+#include "support/random_data.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace dstest;
+
+namespace {
+
+constexpr std::uint64_t MiB_ = 1024 * 1024;
+
+/// qemu-io writes a few pieces of random data (from `random`) into `file` read as `qemu_format`.
+void qemu_write_pieces(const std::filesystem::path& file, const std::string& qemu_format,
+                       const std::filesystem::path& random)
+{
+    const std::string r = random.string();
+    run_program("qemu-io", {"-f", qemu_format, "-c", "write -s " + r + " 0 65536", "-c",
+                            "write -s " + r + " 2097152 1048576", "-c", "write -s " + r + " 5242880 4096",
+                            file.string()});
+}
+
+void require_clean(const std::filesystem::path& file, const std::vector<std::string>& extra = {})
+{
+    const CheckRun run = imgcheck(file, extra);
+    INFO(file.filename().string(), "\n", run.text);
+    CHECK(run.exit_code == 0);
+    CHECK(run.report.at("clean") == true);
+    CHECK(run.report.at("problems").empty());
+}
+
+/// A copy of `original` named `name`, to damage.
+std::filesystem::path damaged_copy(const TempDir& dir, const std::filesystem::path& original, const std::string& name)
+{
+    const std::filesystem::path copy = dir / name;
+    std::filesystem::copy_file(original, copy, std::filesystem::copy_options::overwrite_existing);
+    return copy;
+}
+
+/// imgcheck must exit 1 and list a problem of `structure` at `offset`.
+void require_problem(const std::filesystem::path& file, const std::string& structure, std::uint64_t offset,
+                     const std::vector<std::string>& extra = {})
+{
+    const CheckRun run = imgcheck(file, extra);
+    INFO(file.filename().string(), ": expected \"", structure, "\" at offset ", offset, "\n", run.report.dump(2));
+    CHECK(run.exit_code == 1);
+    CHECK(run.report.at("clean") == false);
+    CHECK(has_problem(run.report, structure, offset));
+}
+
+std::uint32_t be32_at(const std::filesystem::path& file, std::uint64_t offset)
+{
+    const std::vector<std::byte> bytes = read_whole_file(file);
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+        v = v << 8 | std::to_integer<std::uint32_t>(bytes.at(offset + i));
+    }
+    return v;
+}
+
+}  // namespace
+
+TEST_SUITE("cli") {
+
+TEST_CASE("imgcheck: usage errors exit 2, an unreadable or unrecognised file exits 1, raw checks clean")
+{
+    const TempDir dir;
+    CHECK(run_tool("imgcheck", {}).exit_code() == 2);
+    CHECK(run_tool("imgcheck", {"--no-such-option", "x"}).exit_code() == 2);
+    const ProcessResult missing = run_tool("imgcheck", {(dir / "missing.img").string()});
+    CHECK(missing.exit_code() == 1);
+    CHECK(missing.err.find("missing.img") != std::string::npos);
+
+    write_whole_file(dir / "disk.raw", random_bytes(MiB_, 1));
+    CHECK(run_tool("imgcheck", {(dir / "disk.raw").string()}).exit_code() == 1);  // raw is never guessed
+    require_clean(dir / "disk.raw", {"-f", "raw"});
+    const ProcessResult text = run_tool("imgcheck", {"-f", "raw", (dir / "disk.raw").string()});
+    CHECK(text.exit_code() == 0);
+    CHECK(text.out.find("no problems found") != std::string::npos);
+}
+
+TEST_CASE("imgcheck: VHDs from qemu-img and imgconv check clean")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 2));
+    for (const std::string subformat : {"dynamic", "fixed"}) {
+        const std::filesystem::path vhd = dir / ("qemu-" + subformat + ".vhd");
+        run_program("qemu-img", {"create", "-q", "-f", "vpc", "-o", "subformat=" + subformat, vhd.string(), "64M"});
+        qemu_write_pieces(vhd, "vpc", dir / "random");
+        require_clean(vhd);
+
+        const std::filesystem::path ours = dir / ("ours-" + subformat + ".vhd");
+        run_checked({tool_path("imgconv").string(), "-O", "vhd", "-o",
+                     "subformat=" + subformat, vhd.string(), ours.string()});
+        require_clean(ours);
+    }
+}
+
+TEST_CASE("imgcheck: VHD damage is named with its structure and offset")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 3));
+    const std::filesystem::path good = dir / "good.vhd";
+    run_program("qemu-img", {"create", "-q", "-f", "vpc", good.string(), "64M"});
+    qemu_write_pieces(good, "vpc", dir / "random");
+    require_clean(good);
+    const std::uint64_t size = std::filesystem::file_size(good);
+    const std::uint64_t footer = size - 512;
+    const std::uint64_t bat = 0x600;  // qemu puts the BAT right after the dynamic header at 512
+    const std::uint32_t block0 = be32_at(good, bat);
+    REQUIRE(block0 != 0xFFFFFFFFu);
+
+    SUBCASE("footer checksum")
+    {
+        const auto bad = damaged_copy(dir, good, "footer.vhd");
+        patch_file(bad, footer + 200, {0x55});  // a reserved byte: only the checksum notices
+        require_problem(bad, "footer", footer + 64);
+    }
+    SUBCASE("footer copy checksum")
+    {
+        const auto bad = damaged_copy(dir, good, "copy.vhd");
+        patch_file(bad, 200, {0x55});
+        require_problem(bad, "footer copy", 64);
+    }
+    SUBCASE("dynamic header checksum")
+    {
+        const auto bad = damaged_copy(dir, good, "header.vhd");
+        patch_file(bad, 512 + 900, {0x55});
+        require_problem(bad, "dynamic header", 512 + 36);
+    }
+    SUBCASE("BAT entry past the end of the file")
+    {
+        const auto bad = damaged_copy(dir, good, "past.vhd");
+        patch_file(bad, bat + 4 * 5, int_bytes(0x00F00000, 4, true));
+        require_problem(bad, "block of BAT entry 5", std::uint64_t{0x00F00000} * 512);
+    }
+    SUBCASE("two BAT entries sharing a block")
+    {
+        const auto bad = damaged_copy(dir, good, "shared.vhd");
+        patch_file(bad, bat + 4 * 7, int_bytes(block0, 4, true));
+        require_problem(bad, "block of BAT entry", std::uint64_t{block0} * 512);
+        CHECK(imgcheck(bad).report.dump().find("overlaps block of BAT entry") != std::string::npos);
+    }
+    SUBCASE("a block over the BAT")
+    {
+        const auto bad = damaged_copy(dir, good, "over-bat.vhd");
+        patch_file(bad, bat + 4 * 9, int_bytes(bat / 512, 4, true));
+        require_problem(bad, "block of BAT entry 9", bat);
+    }
+    SUBCASE("truncated: no footer at the end")
+    {
+        const auto bad = damaged_copy(dir, good, "cut.vhd");
+        std::filesystem::resize_file(bad, size - 512);
+        require_problem(bad, "footer", size - 1024);
+    }
+}
+
+}  // TEST_SUITE

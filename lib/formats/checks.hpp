@@ -12,5 +12,7 @@ namespace diskshift::formats {
 
 void check_vhd(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,
                CheckReport& report);
+void check_vhdx(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,
+                CheckReport& report);
 
 }  // namespace diskshift::formats

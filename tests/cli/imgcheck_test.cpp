@@ -13,6 +13,7 @@
 #include "support/process.hpp"
 #include "support/random_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/vhdx_log_writer.hpp"
 
 using namespace dstest;
 
@@ -56,16 +57,6 @@ void require_problem(const std::filesystem::path& file, const std::string& struc
     CHECK(run.exit_code == 1);
     CHECK(run.report.at("clean") == false);
     CHECK(has_problem(run.report, structure, offset));
-}
-
-std::uint32_t be32_at(const std::filesystem::path& file, std::uint64_t offset)
-{
-    const std::vector<std::byte> bytes = read_whole_file(file);
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-        v = v << 8 | std::to_integer<std::uint32_t>(bytes.at(offset + i));
-    }
-    return v;
 }
 
 }  // namespace
@@ -123,38 +114,38 @@ TEST_CASE("imgcheck: VHD damage is named with its structure and offset")
     SUBCASE("footer checksum")
     {
         const auto bad = damaged_copy(dir, good, "footer.vhd");
-        patch_file(bad, footer + 200, {0x55});  // a reserved byte: only the checksum notices
+        patch_file(bad, footer + 200, {std::byte{0x55}});  // a reserved byte: only the checksum notices
         require_problem(bad, "footer", footer + 64);
     }
     SUBCASE("footer copy checksum")
     {
         const auto bad = damaged_copy(dir, good, "copy.vhd");
-        patch_file(bad, 200, {0x55});
+        patch_file(bad, 200, {std::byte{0x55}});
         require_problem(bad, "footer copy", 64);
     }
     SUBCASE("dynamic header checksum")
     {
         const auto bad = damaged_copy(dir, good, "header.vhd");
-        patch_file(bad, 512 + 900, {0x55});
+        patch_file(bad, 512 + 900, {std::byte{0x55}});
         require_problem(bad, "dynamic header", 512 + 36);
     }
     SUBCASE("BAT entry past the end of the file")
     {
         const auto bad = damaged_copy(dir, good, "past.vhd");
-        patch_file(bad, bat + 4 * 5, int_bytes(0x00F00000, 4, true));
+        patch_file(bad, bat + 4 * 5, be32_bytes(0x00F00000));
         require_problem(bad, "block of BAT entry 5", std::uint64_t{0x00F00000} * 512);
     }
     SUBCASE("two BAT entries sharing a block")
     {
         const auto bad = damaged_copy(dir, good, "shared.vhd");
-        patch_file(bad, bat + 4 * 7, int_bytes(block0, 4, true));
+        patch_file(bad, bat + 4 * 7, be32_bytes(block0));
         require_problem(bad, "block of BAT entry", std::uint64_t{block0} * 512);
         CHECK(imgcheck(bad).report.dump().find("overlaps block of BAT entry") != std::string::npos);
     }
     SUBCASE("a block over the BAT")
     {
         const auto bad = damaged_copy(dir, good, "over-bat.vhd");
-        patch_file(bad, bat + 4 * 9, int_bytes(bat / 512, 4, true));
+        patch_file(bad, bat + 4 * 9, be32_bytes(bat / 512));
         require_problem(bad, "block of BAT entry 9", bat);
     }
     SUBCASE("truncated: no footer at the end")
@@ -162,6 +153,91 @@ TEST_CASE("imgcheck: VHD damage is named with its structure and offset")
         const auto bad = damaged_copy(dir, good, "cut.vhd");
         std::filesystem::resize_file(bad, size - 512);
         require_problem(bad, "footer", size - 1024);
+    }
+}
+
+TEST_CASE("imgcheck: VHDXs from qemu-img and imgconv check clean, and qemu-img check agrees")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 4));
+    for (const std::string subformat : {"dynamic", "fixed"}) {
+        const std::filesystem::path vhdx = dir / ("qemu-" + subformat + ".vhdx");
+        run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "subformat=" + subformat, vhdx.string(), "64M"});
+        qemu_write_pieces(vhdx, "vhdx", dir / "random");
+        require_clean(vhdx);
+        run_program("qemu-img", {"check", "-q", "-f", "vhdx", vhdx.string()});
+
+        const std::filesystem::path ours = dir / ("ours-" + subformat + ".vhdx");
+        run_checked({tool_path("imgconv").string(), "-O", "vhdx", "-o", "subformat=" + subformat, vhdx.string(),
+                     ours.string()});
+        require_clean(ours);
+        run_program("qemu-img", {"check", "-q", "-f", "vhdx", ours.string()});
+        CHECK(imgcheck(ours).report.at("state").at("log") == "clean (nothing to replay)");
+    }
+}
+
+TEST_CASE("imgcheck: VHDX damage is named with its structure and offset; a pending log is a state")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 5));
+    const std::filesystem::path good = dir / "good.vhdx";
+    run_program("qemu-img", {"create", "-q", "-f", "vhdx", "-o", "block_size=1048576", good.string(), "64M"});
+    qemu_write_pieces(good, "vhdx", dir / "random");
+    require_clean(good);
+    const VhdxRegions regions = read_vhdx_regions(good);
+    const std::uint64_t block0 = le64_at(good, regions.bat_offset);
+    REQUIRE((block0 & 7) == 6);  // FULLY_PRESENT
+
+    SUBCASE("header checksum")
+    {
+        const auto bad = damaged_copy(dir, good, "header.vhdx");
+        patch_file(bad, 64 * 1024 + 2000, {std::byte{0x55}});
+        require_problem(bad, "header 1", 64 * 1024 + 4);
+    }
+    SUBCASE("region table checksum")
+    {
+        const auto bad = damaged_copy(dir, good, "region.vhdx");
+        patch_file(bad, 256 * 1024 + 3000, {std::byte{0x55}});
+        require_problem(bad, "region table 2", 256 * 1024 + 4);
+    }
+    SUBCASE("BAT entry past the end of the file")
+    {
+        const auto bad = damaged_copy(dir, good, "past.vhdx");
+        const std::uint64_t far = std::uint64_t{1} << 40;  // 1 TiB
+        patch_le64(bad, regions.bat_offset + 8 * 3, far | 6);
+        require_problem(bad, "payload block of BAT entry 3", far);
+    }
+    SUBCASE("two BAT entries sharing a block")
+    {
+        const auto bad = damaged_copy(dir, good, "shared.vhdx");
+        patch_le64(bad, regions.bat_offset + 8 * 4, block0);
+        require_problem(bad, "payload block of BAT entry", block0 & ~((std::uint64_t{1} << 20) - 1));
+        CHECK(imgcheck(bad).report.dump().find("overlaps payload block of BAT entry 0") != std::string::npos);
+    }
+    SUBCASE("a block over the metadata region")
+    {
+        const auto bad = damaged_copy(dir, good, "over-metadata.vhdx");
+        patch_le64(bad, regions.bat_offset + 8 * 5, regions.metadata_offset | 6);
+        require_problem(bad, "payload block of BAT entry 5", regions.metadata_offset);
+    }
+    SUBCASE("a pending log is reported as a state, not a problem")
+    {
+        const auto logged = damaged_copy(dir, good, "logged.vhdx");
+        std::vector<std::byte> page(4096, std::byte{0x5a});
+        write_vhdx_log(logged, {VhdxLogEntry{{VhdxLogDescriptor{regions.metadata_offset + 512 * 1024, page, 0}}}});
+        const CheckRun run = imgcheck(logged);
+        INFO(run.report.dump(2));
+        CHECK(run.exit_code == 0);
+        CHECK(run.report.at("state").at("log").get<std::string>().starts_with("pending replay: 1 entries"));
+    }
+    SUBCASE("a log that cannot be replayed")
+    {
+        const auto logged = damaged_copy(dir, good, "badlog.vhdx");
+        std::vector<std::byte> page(4096, std::byte{0x5a});
+        VhdxLogEntry entry{{VhdxLogDescriptor{regions.metadata_offset + 512 * 1024, page, 0}}};
+        entry.bad_checksum = true;
+        write_vhdx_log(logged, {entry});
+        require_problem(logged, "log", regions.log_offset);
     }
 }
 

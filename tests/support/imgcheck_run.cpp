@@ -1,7 +1,5 @@
 #include "support/imgcheck_run.hpp"
 
-#include <fcntl.h>
-
 #include <cstddef>
 
 #include "support/files.hpp"
@@ -35,19 +33,35 @@ bool has_problem(const nlohmann::json& report, const std::string& structure, std
     return false;
 }
 
-void patch_file(const std::filesystem::path& file, std::uint64_t offset, const std::vector<std::uint8_t>& bytes)
+std::vector<std::byte> be32_bytes(std::uint32_t value)
 {
-    const Fd fd = open_file(file, O_WRONLY);
-    write_at(fd.get(), std::as_bytes(std::span(bytes)), offset);
+    return {std::byte(value >> 24), std::byte(value >> 16), std::byte(value >> 8), std::byte(value)};
 }
 
-std::vector<std::uint8_t> int_bytes(std::uint64_t value, unsigned width, bool big)
+namespace {
+
+std::uint64_t load(const std::filesystem::path& file, std::uint64_t offset, unsigned width, bool big)
 {
-    std::vector<std::uint8_t> out(width);
+    const std::vector<std::byte> bytes = read_whole_file(file);
+    REQUIRE(offset + width <= bytes.size());
+    std::uint64_t v = 0;
     for (unsigned i = 0; i < width; ++i) {
-        out[big ? width - 1 - i : i] = static_cast<std::uint8_t>(value >> (8 * i));
+        const unsigned at = big ? i : width - 1 - i;
+        v = v << 8 | std::to_integer<std::uint64_t>(bytes[offset + at]);
     }
-    return out;
+    return v;
+}
+
+}  // namespace
+
+std::uint32_t be32_at(const std::filesystem::path& file, std::uint64_t offset)
+{
+    return static_cast<std::uint32_t>(load(file, offset, 4, true));
+}
+
+std::uint64_t le64_at(const std::filesystem::path& file, std::uint64_t offset)
+{
+    return load(file, offset, 8, false);
 }
 
 }  // namespace dstest

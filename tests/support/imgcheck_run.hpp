@@ -25,10 +25,13 @@ CheckRun imgcheck(const std::filesystem::path& file, const std::vector<std::stri
 /// True when the report lists a problem whose structure contains `structure` at `offset`.
 bool has_problem(const nlohmann::json& report, const std::string& structure, std::uint64_t offset);
 
-/// Overwrites `bytes` at `offset` of `file`.
-void patch_file(const std::filesystem::path& file, std::uint64_t offset, const std::vector<std::uint8_t>& bytes);
+/// The big-endian bytes of `value`, 4 bytes long (VHD fields; patch_file() writes them).
+std::vector<std::byte> be32_bytes(std::uint32_t value);
 
-/// The big-endian (`big` true) or little-endian bytes of `value`, `width` bytes long.
-std::vector<std::uint8_t> int_bytes(std::uint64_t value, unsigned width, bool big);
+/// The big-endian 32-bit value at `offset` of `file`.
+std::uint32_t be32_at(const std::filesystem::path& file, std::uint64_t offset);
+
+/// The little-endian 64-bit value at `offset` of `file`.
+std::uint64_t le64_at(const std::filesystem::path& file, std::uint64_t offset);
 
 }  // namespace dstest

@@ -14,6 +14,7 @@
 #include "support/random_data.hpp"
 #include "support/temp_dir.hpp"
 #include "support/vhdx_log_writer.hpp"
+#include "support/vmware_stream.hpp"
 
 using namespace dstest;
 
@@ -27,7 +28,7 @@ void qemu_write_pieces(const std::filesystem::path& file, const std::string& qem
 {
     const std::string r = random.string();
     run_program("qemu-io", {"-f", qemu_format, "-c", "write -s " + r + " 0 65536", "-c",
-                            "write -s " + r + " 2097152 1048576", "-c", "write -s " + r + " 5242880 4096",
+                            "write -s " + r + " 2097152 1048576", "-c", "write -s " + r + " 5242880 65536",
                             file.string()});
 }
 
@@ -57,6 +58,19 @@ void require_problem(const std::filesystem::path& file, const std::string& struc
     CHECK(run.exit_code == 1);
     CHECK(run.report.at("clean") == false);
     CHECK(has_problem(run.report, structure, offset));
+}
+
+std::uint32_t le32_at(const std::filesystem::path& file, std::uint64_t offset)
+{
+    return static_cast<std::uint32_t>(le64_at(file, offset) & 0xFFFFFFFFu);
+}
+
+/// qemu-img check, which must exit 0 (clean) or not (`clean` false).
+void qemu_check_agrees(const std::filesystem::path& file, const std::string& qemu_format, bool clean)
+{
+    const ProcessResult run = run_process({qemu_img().string(), "check", "-f", qemu_format, file.string()});
+    INFO(run.describe());
+    CHECK((run.exit_code() == 0) == clean);
 }
 
 }  // namespace
@@ -238,6 +252,123 @@ TEST_CASE("imgcheck: VHDX damage is named with its structure and offset; a pendi
         entry.bad_checksum = true;
         write_vhdx_log(logged, {entry});
         require_problem(logged, "log", regions.log_offset);
+    }
+}
+
+TEST_CASE("imgcheck: VMDKs from qemu-img, imgconv and VMware's stream layout check clean")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 6));
+    for (const std::string subformat :
+         {"monolithicSparse", "streamOptimized", "twoGbMaxExtentSparse", "monolithicFlat", "twoGbMaxExtentFlat"}) {
+        const std::filesystem::path vmdk = dir / ("qemu-" + subformat + ".vmdk");
+        run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "subformat=" + subformat, vmdk.string(), "64M"});
+        qemu_write_pieces(vmdk, "vmdk", dir / "random");
+        require_clean(vmdk);
+        CHECK(imgcheck(vmdk).report.at("subformat") == subformat);
+        if (subformat != "streamOptimized") {  // qemu opens stream files read-only: no check
+            qemu_check_agrees(vmdk, "vmdk", true);
+        }
+    }
+    const std::filesystem::path source = dir / "qemu-monolithicSparse.vmdk";
+    for (const std::string subformat : {"streamOptimized", "monolithicSparse"}) {
+        const std::filesystem::path ours = dir / ("ours-" + subformat + ".vmdk");
+        run_checked({tool_path("imgconv").string(), "-O", "vmdk", "-o", "subformat=" + subformat, source.string(),
+                     ours.string()});
+        require_clean(ours);
+    }
+    run_checked({tool_path("imgconv").string(), "-O", "raw", source.string(), (dir / "disk.raw").string()});
+    write_vmware_stream(dir / "disk.raw", dir / "vmware.vmdk");
+    require_clean(dir / "vmware.vmdk");
+
+    // An empty qemu stream file has no end-of-stream marker: a state, not a problem.
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "subformat=streamOptimized",
+                             (dir / "empty.vmdk").string(), "64M"});
+    const CheckRun empty = imgcheck(dir / "empty.vmdk");
+    CHECK(empty.exit_code == 0);
+    CHECK(empty.report.at("state").contains("end of stream"));
+}
+
+TEST_CASE("imgcheck: VMDK damage is named with its structure and offset")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 7));
+    const std::filesystem::path good = dir / "good.vmdk";
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", good.string(), "64M"});
+    qemu_write_pieces(good, "vmdk", dir / "random");
+    require_clean(good);
+    // Hosted sparse header (technote): rgdOffset at 48, gdOffset at 56, in sectors.
+    const std::uint64_t rgd = le64_at(good, 48) * 512;
+    const std::uint64_t gd = le64_at(good, 56) * 512;
+    const std::uint64_t gt0 = std::uint64_t{le32_at(good, gd)} * 512;
+    const std::uint64_t rgt0 = std::uint64_t{le32_at(good, rgd)} * 512;
+    const std::uint32_t grain0 = le32_at(good, gt0);
+    REQUIRE(grain0 > 1);
+
+    SUBCASE("grain table entry past the end of the file")
+    {
+        const auto bad = damaged_copy(dir, good, "past.vmdk");
+        patch_le32(bad, gt0 + 4 * 3, 0x00F00000);
+        patch_le32(bad, rgt0 + 4 * 3, 0x00F00000);
+        require_problem(bad, "grain 3", std::uint64_t{0x00F00000} * 512);
+        qemu_check_agrees(bad, "vmdk", false);
+    }
+    SUBCASE("redundant grain directory differs from the primary")
+    {
+        const auto bad = damaged_copy(dir, good, "rgd.vmdk");
+        patch_le32(bad, rgd + 4, 0);
+        require_problem(bad, "redundant grain directory entry 1", rgd + 4);
+    }
+    SUBCASE("redundant grain table differs from the primary")
+    {
+        const auto bad = damaged_copy(dir, good, "rgt.vmdk");
+        patch_le32(bad, rgt0 + 4 * 200, 0x1234);
+        require_problem(bad, "redundant grain table of GD entry 0", rgt0 + 4 * 200);
+    }
+    SUBCASE("grain table over the grain directory")
+    {
+        const auto bad = damaged_copy(dir, good, "gt-over-gd.vmdk");
+        patch_le32(bad, gd + 4, static_cast<std::uint32_t>(gd / 512));
+        require_problem(bad, "grain table of GD entry 1", gd);
+    }
+    SUBCASE("two grains in one place")
+    {
+        const auto bad = damaged_copy(dir, good, "shared.vmdk");
+        patch_le32(bad, gt0 + 4, grain0);
+        patch_le32(bad, rgt0 + 4, grain0);
+        require_problem(bad, "grain 1", std::uint64_t{grain0} * 512);
+        CHECK(imgcheck(bad).report.dump().find("overlaps grain 0") != std::string::npos);
+    }
+}
+
+TEST_CASE("imgcheck: stream-optimized VMDK damage: a broken grain marker, a missing end-of-stream marker")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(4 * MiB_, 8));
+    const std::filesystem::path good = dir / "good.vmdk";
+    run_checked({tool_path("imgconv").string(), "-f", "raw", "-O", "vmdk", (dir / "random").string(), good.string()});
+    require_clean(good);
+    REQUIRE(le64_at(good, 56) == ~std::uint64_t{0});  // GD_AT_END: VMware's layout with a footer
+    const std::uint64_t first_marker = le64_at(good, 64) * 512;  // overHead
+    const std::uint64_t size = std::filesystem::file_size(good);
+
+    SUBCASE("grain marker with an impossible size")
+    {
+        const auto bad = damaged_copy(dir, good, "marker.vmdk");
+        patch_le32(bad, first_marker + 8, 0x7FFFFFFF);
+        require_problem(bad, "grain marker", first_marker + 8);
+    }
+    SUBCASE("grain marker with the wrong LBA")
+    {
+        const auto bad = damaged_copy(dir, good, "lba.vmdk");
+        patch_le64(bad, first_marker, 128 * 5);
+        require_problem(bad, "grain 0", first_marker);
+    }
+    SUBCASE("no end-of-stream marker")
+    {
+        const auto bad = damaged_copy(dir, good, "eos.vmdk");
+        std::filesystem::resize_file(bad, size - 512);
+        require_problem(bad, "stream footer", size - 512 - 1536);
     }
 }
 

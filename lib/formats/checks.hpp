@@ -12,6 +12,8 @@ namespace diskshift::formats {
 
 void check_vhd(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,
                CheckReport& report);
+void check_ova(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,
+               CheckReport& report);
 void check_vmdk(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,
                 CheckReport& report);
 void check_vhdx(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,

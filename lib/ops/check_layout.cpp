@@ -39,6 +39,7 @@ void FileLayout::report(CheckReport& report, const std::string& prefix)
             report.add(prefix + name, p.offset,
                        fmt::format("[0x{:x}, 0x{:x}) lies past the end of the file (0x{:x} bytes)", p.offset,
                                    p.offset + p.length, file_size_));
+            continue;  // one problem is enough: a piece running past the end would overlap all after it
         }
         if (widest != nullptr && p.offset < widest->offset + widest->length) {
             report.add(prefix + name, p.offset,

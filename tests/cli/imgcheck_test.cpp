@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <diskshift/io.hpp>
+
+#include "formats/ova/tar_index.hpp"
 #include "support/commands.hpp"
 #include "support/files.hpp"
 #include "support/imgcheck_run.hpp"
@@ -369,6 +372,42 @@ TEST_CASE("imgcheck: stream-optimized VMDK damage: a broken grain marker, a miss
         const auto bad = damaged_copy(dir, good, "eos.vmdk");
         std::filesystem::resize_file(bad, size - 512);
         require_problem(bad, "stream footer", size - 512 - 1536);
+    }
+}
+
+TEST_CASE("imgcheck: OVA: clean from imgconv; a manifest digest mismatch and a damaged disk are named at their offset "
+          "in the package")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(4 * MiB_, 9));
+    const std::filesystem::path good = dir / "good.ova";
+    run_checked({tool_path("imgconv").string(), "-f", "raw", "-O", "ova", (dir / "random").string(), good.string()});
+    require_clean(good);
+    const CheckRun clean = imgcheck(good);
+    CHECK(clean.report.at("subformat") == "vmdk/streamOptimized");
+
+    const auto members = diskshift::formats::ova::index_tar(diskshift::FileSource(good));
+    const auto disk = std::find_if(members.begin(), members.end(),
+                                   [](const auto& m) { return m.name.ends_with(".vmdk"); });
+    REQUIRE(disk != members.end());
+    // In the stream VMDK: the embedded descriptor's last byte is NUL padding, and overHead
+    // (sectors) is where the first grain marker is.
+    const std::uint64_t descriptor_end = (le64_at(good, disk->data_offset + 28) + le64_at(good, disk->data_offset + 36)) * 512;
+    const std::uint64_t first_marker = le64_at(good, disk->data_offset + 64) * 512;
+
+    SUBCASE("a byte changed where only the manifest digest notices")
+    {
+        const auto bad = damaged_copy(dir, good, "digest.ova");
+        patch_file(bad, disk->data_offset + descriptor_end - 1, {std::byte{0x55}});
+        require_problem(bad, "manifest digest", disk->data_offset);
+        CHECK(imgcheck(bad).report.at("problems").size() == 1);
+    }
+    SUBCASE("a damaged grain marker inside the package")
+    {
+        const auto bad = damaged_copy(dir, good, "marker.ova");
+        patch_le32(bad, disk->data_offset + first_marker + 8, 0x7FFFFFFF);
+        require_problem(bad, "grain marker", disk->data_offset + first_marker + 8);
+        require_problem(bad, "manifest digest", disk->data_offset);
     }
 }
 

@@ -80,7 +80,7 @@ public:
                 }
             }
         }
-        if (footer_ && header_.markers()) {
+        if (footer_ && walk_complete_) {
             check_table_markers(gd);
         }
         layout_.report(report_, prefix_);
@@ -181,6 +181,7 @@ private:
             }
             at += sector_bytes + value * sector_bytes;
         }
+        walk_complete_ = true;
         if (!ordered) {
             report_.state[prefix_ + "grain order"] = "grain markers are not in ascending LBA order (readable, but "
                                                      "not streamable)";
@@ -299,7 +300,9 @@ private:
                             lba, hex(entry_at), grain, grain * header_.grain_sectors));
         }
         // The padding to the next sector is not counted: qemu leaves it out after the last grain.
-        return grain_marker_bytes + load_le<std::uint32_t>(m.data() + 8);
+        // An impossible size (the marker walk reports it) counts as the most a grain may take.
+        const std::uint64_t size = load_le<std::uint32_t>(m.data() + 8);
+        return grain_marker_bytes + std::min(size, max_compressed_grains * grain_bytes());
     }
 
     void compare_redundant(const std::vector<std::uint32_t>& gd, const std::vector<std::uint32_t>& rgd)
@@ -332,6 +335,7 @@ private:
     FileLayout layout_;
     SparseHeader header_;
     bool footer_ = false;
+    bool walk_complete_ = false;  ///< the marker walk reached the end without a problem
     std::optional<std::uint64_t> end_of_stream_;
     std::set<std::uint64_t> table_markers_;      ///< sectors right after a grain table marker
     std::set<std::uint64_t> directory_markers_;  ///< sectors right after a grain directory marker

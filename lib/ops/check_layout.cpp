@@ -14,9 +14,14 @@ std::uint16_t FileLayout::kind(std::string name)
 
 void FileLayout::add(std::uint16_t kind, std::uint64_t offset, std::uint64_t length, std::uint64_t number)
 {
-    if (length != 0) {
-        pieces_.push_back({offset, length, number, kind});
+    if (length == 0) {
+        return;
     }
+    if (pieces_.size() >= max_pieces_) {
+        ++ignored_;
+        return;
+    }
+    pieces_.push_back({offset, length, number, kind});
 }
 
 std::string FileLayout::label(std::uint16_t kind, std::uint64_t number) const
@@ -26,6 +31,11 @@ std::string FileLayout::label(std::uint16_t kind, std::uint64_t number) const
 
 void FileLayout::report(CheckReport& report, const std::string& prefix)
 {
+    if (ignored_ > 0) {
+        report.add(prefix + "tables", std::nullopt,
+                   fmt::format("they place {} grains, blocks or tables, more than a file of 0x{:x} bytes can hold; "
+                               "the last {} were not checked", pieces_.size() + ignored_, file_size_, ignored_));
+    }
     // At one offset, the kind registered first (metadata, before the grains or blocks tables
     // point at) comes first, so the pointed-at piece is the one reported as overlapping.
     std::sort(pieces_.begin(), pieces_.end(), [](const Piece& a, const Piece& b) {

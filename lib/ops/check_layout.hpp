@@ -18,7 +18,7 @@ class FileLayout {
 public:
     static constexpr std::uint64_t no_number = UINT64_MAX;
 
-    explicit FileLayout(std::uint64_t file_size) : file_size_(file_size) {}
+    explicit FileLayout(std::uint64_t file_size) : file_size_(file_size), max_pieces_(file_size / 512 + 4096) {}
 
     /// Registers a kind of piece ("BAT", "block") and returns its handle for add().
     std::uint16_t kind(std::string name);
@@ -40,6 +40,8 @@ private:
     };
 
     std::uint64_t file_size_;
+    std::uint64_t max_pieces_;
+    std::uint64_t ignored_ = 0;  ///< pieces beyond max_pieces_
     std::vector<std::string> kinds_;
     std::vector<Piece> pieces_;
 };

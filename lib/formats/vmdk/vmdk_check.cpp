@@ -307,13 +307,14 @@ private:
 
     void compare_redundant(const std::vector<std::uint32_t>& gd, const std::vector<std::uint32_t>& rgd)
     {
+        std::set<std::pair<std::uint32_t, std::uint32_t>> compared;  // each pair of tables once
         for (std::size_t i = 0; i < gd.size(); ++i) {
             if ((gd[i] == 0) != (rgd[i] == 0)) {
                 add(fmt::format("redundant grain directory entry {}", i), header_.rgd_offset * sector_bytes + 4 * i,
                     fmt::format("is {} but the primary entry is {}", rgd[i], gd[i]));
                 continue;
             }
-            if (gd[i] == 0) {
+            if (gd[i] == 0 || !compared.emplace(gd[i], rgd[i]).second) {
                 continue;
             }
             const auto table = read_entries(gd[i], header_.gtes_per_gt, fmt::format("grain table of GD entry {}", i));

@@ -12,6 +12,7 @@
 #include "formats/ova/tar_index.hpp"
 #include "support/commands.hpp"
 #include "support/files.hpp"
+#include "support/ova_builder.hpp"
 #include "support/imgcheck_run.hpp"
 #include "support/process.hpp"
 #include "support/random_data.hpp"
@@ -411,6 +412,33 @@ TEST_CASE("imgcheck: OVA: clean from imgconv; a manifest digest mismatch and a d
         require_problem(bad, "grain marker", disk->data_offset + first_marker + 8);
         require_problem(bad, "manifest digest", disk->data_offset);
     }
+}
+
+TEST_CASE("imgcheck: OVA: a member besides the disks whose bytes differ from its manifest digest is named")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 10));
+    run_checked({tool_path("imgconv").string(), "-f", "raw", "-O", "ova", (dir / "random").string(),
+                 (dir / "vm.ova").string()});
+    const std::filesystem::path unpacked = dir / "unpacked";
+    std::filesystem::create_directory(unpacked);
+    run_program("tar", {"-xf", (dir / "vm.ova").string(), "-C", unpacked.string()});
+    std::vector<std::string> members;
+    for (const auto& m : diskshift::formats::ova::index_tar(diskshift::FileSource(dir / "vm.ova"))) {
+        members.push_back(m.name);
+    }
+    REQUIRE(members.size() == 3);  // descriptor, manifest, disk
+    write_text_file(unpacked / "vm.nvram", "NVRAM contents as exported");
+    const std::string line = manifest_line(unpacked, "vm.nvram", "SHA256");
+    write_text_file(unpacked / members[1], read_text_file(unpacked / members[1]) + line + "\n");
+    members.push_back("vm.nvram");
+    pack_ova(unpacked, members, "ustar", dir / "good.ova");
+    require_clean(dir / "good.ova");
+
+    write_text_file(unpacked / "vm.nvram", "NVRAM contents changed after");
+    pack_ova(unpacked, members, "ustar", dir / "bad.ova");
+    const auto index = diskshift::formats::ova::index_tar(diskshift::FileSource(dir / "bad.ova"));
+    require_problem(dir / "bad.ova", "manifest digest of \"vm.nvram\"", index.back().data_offset);
 }
 
 }  // TEST_SUITE

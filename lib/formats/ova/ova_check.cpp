@@ -2,11 +2,13 @@
 // disk checked by its own format's checker in place (a window of the package, so problems give
 // offsets in the .ova file), and every disk member's manifest digest computed over all its bytes.
 // A disk stored gzip-compressed or in chunks is checked through its inflated bytes; its problems'
-// offsets are then inside the inflated disk.
+// offsets are then inside the inflated disk. The other members the manifest lists (NVRAM, ISO
+// images not attached as disks) are hashed too.
 #include <set>
 
 #include <fmt/format.h>
 
+#include "core/sha.hpp"
 #include "formats/checks.hpp"
 #include "formats/ova/ova_package.hpp"
 #include "formats/ova/tar_index.hpp"
@@ -41,6 +43,9 @@ std::string folder_of(const std::string& path)
     const std::size_t slash = path.rfind('/');
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
+
+/// Members are hashed this many bytes at a time.
+constexpr std::uint64_t hash_piece_bytes = 4ULL << 20;
 
 /// The disk's format by content; anything unrecognised (an ISO, a raw disk) is checked as raw.
 const Format& disk_format(const ByteSource& source)
@@ -101,6 +106,7 @@ public:
         if (!kinds.empty()) {
             report_.subformat = kinds;
         }
+        check_other_digests();
     }
 
 private:
@@ -118,6 +124,36 @@ private:
         }
     }
 
+    /// Members the manifest lists that no disk check verified: each hashed whole and compared.
+    void check_other_digests()
+    {
+        const auto& manifest = package_->manifest();
+        if (!manifest) {
+            return;
+        }
+        std::vector<std::byte> buffer;
+        for (const ova::ManifestEntry& entry : manifest->entries) {
+            const TarMember* member = members_.find(entry.file);
+            const auto algorithm = sha_algorithm_named(entry.algorithm);
+            if (member == nullptr || !algorithm || verified_.contains(member->name) ||
+                ova::is_descriptor_name(member->name)) {
+                continue;  // missing members are the package's warnings; the descriptor was verified on opening
+            }
+            Sha sha(*algorithm);
+            buffer.resize(static_cast<std::size_t>(std::min(hash_piece_bytes, member->size)));
+            for (std::uint64_t at = 0; at < member->size; at += hash_piece_bytes) {
+                const auto piece = std::span(buffer).first(static_cast<std::size_t>(std::min(hash_piece_bytes, member->size - at)));
+                ova_->read_at(piece, member->data_offset + at);
+                sha.update(piece);
+            }
+            if (const std::string digest = sha.finish(); digest != entry.digest) {
+                report_.add(fmt::format("manifest digest of \"{}\"", member->name), member->data_offset,
+                            fmt::format("{} digest {} does not match the one {} lists on line {} ({})", entry.algorithm,
+                                        digest, manifest->name, entry.line, entry.digest));
+            }
+        }
+    }
+
     /// Checks one disk; returns "<format>/<subformat>" for the summary.
     std::string check_disk(const OvfDisk& disk)
     {
@@ -125,6 +161,7 @@ private:
         if (file == nullptr) {
             return {};  // a blank disk: nothing stored
         }
+        mark_verified(file->href);
         const TarMember* member = members_.find(file->href);
         // Offsets inside messages are the disk file's own; the problem's offset is in the package.
         const std::string label = member ? fmt::format("disk {} ({}, member data at 0x{:x}): ", disk.id, file->href,
@@ -165,6 +202,18 @@ private:
         return kind;
     }
 
+    /// The members of a disk file (the file, or its chunks "<href>.000000000"…), whose digests
+    /// OvaPackage::finish_verification() checks.
+    void mark_verified(const std::string& href)
+    {
+        const auto path = ova::normalise_member_name(members_.folder.empty() ? href : members_.folder + "/" + href);
+        for (const TarMember& m : members_.list) {
+            if (path && (m.name == *path || m.name.starts_with(*path + "."))) {
+                verified_.insert(m.name);
+            }
+        }
+    }
+
     /// Files a VMDK descriptor inside the package names are members of the package.
     OpenContext inner_context(const std::string& href) const
     {
@@ -184,6 +233,7 @@ private:
     Members members_;
     std::shared_ptr<OvaPackage> package_;
     std::set<std::string> reported_;
+    std::set<std::string> verified_;  ///< member names whose digest a disk check verifies
 };
 
 }  // namespace

@@ -212,6 +212,13 @@ TEST_CASE("imgcheck: VHDX damage is named with its structure and offset; a pendi
         patch_file(bad, 64 * 1024 + 2000, {std::byte{0x55}});
         require_problem(bad, "header 1", 64 * 1024 + 4);
     }
+    SUBCASE("header version, checksum valid")
+    {
+        const auto bad = damaged_copy(dir, good, "version.vhdx");
+        patch_file(bad, 128 * 1024 + 66, {std::byte{2}, std::byte{0}});
+        reseal_checksum(bad, 128 * 1024, 4096);
+        require_problem(bad, "header 2", 128 * 1024 + 64);
+    }
     SUBCASE("region table checksum")
     {
         const auto bad = damaged_copy(dir, good, "region.vhdx");

@@ -27,6 +27,7 @@ using namespace vhdx;
 /// Offsets inside a header (2.2.2) and a region table (2.2.3) that problems name.
 constexpr std::uint64_t checksum_field = 4;
 constexpr std::uint64_t sequence_field = 8;
+constexpr std::uint64_t log_version_field = 64;  ///< then Version, LogLength, LogOffset
 constexpr std::uint64_t region_count_field = 8;
 constexpr std::uint64_t region_entries_at = 16;
 constexpr std::uint64_t region_entry_bytes = 32;
@@ -54,6 +55,22 @@ HeaderFacts check_header(const ByteSource& file, unsigned i, CheckReport& report
     if (!checksum_field_holds(bytes)) {
         report.add(name, header_offsets[i] + checksum_field,
                    fmt::format("CRC-32C is wrong (stored 0x{:08x})", load_le<std::uint32_t>(bytes.data() + 4)));
+        return {};
+    }
+    // 2.2.2: Version 1, LogVersion 0, LogOffset and LogLength multiples of 1 MiB.
+    const auto log_version = load_le<std::uint16_t>(bytes.data() + log_version_field);
+    const auto version = load_le<std::uint16_t>(bytes.data() + log_version_field + 2);
+    const auto log_length = load_le<std::uint32_t>(bytes.data() + log_version_field + 4);
+    const auto log_offset = load_le<std::uint64_t>(bytes.data() + log_version_field + 8);
+    if (version != 1 || log_version != 0) {
+        report.add(name, header_offsets[i] + log_version_field,
+                   fmt::format("version {} and log version {} are not 1 and 0", version, log_version));
+        return {};
+    }
+    if (log_length % MiB != 0 || log_offset % MiB != 0 || (log_length != 0 && log_offset < header_area_size)) {
+        report.add(name, header_offsets[i] + log_version_field + 4,
+                   fmt::format("log of 0x{:x} bytes at 0x{:x} is not 1 MiB-aligned past the header area", log_length,
+                               log_offset));
         return {};
     }
     return {true, load_le<std::uint64_t>(bytes.data() + sequence_field)};

@@ -42,6 +42,7 @@ struct CheckReport {
     std::vector<CheckProblem> problems;
     std::uint64_t unlisted_problems = 0;  ///< problems found beyond the listing cap
     std::size_t max_problems = 1000;
+    bool read_data = true;  ///< whether check_by_reading() reads the data or only opens the image
     /// Facts about the file's state that are not problems in themselves, e.g. {"log": "pending
     /// replay (3 entries)"} for a VHDX whose log was not replayed yet.
     nlohmann::ordered_json state = nlohmann::ordered_json::object();
@@ -60,6 +61,9 @@ struct CheckReport {
 struct CheckOptions {
     OpenOptions open;  ///< format (empty: probe; raw is never guessed) and, in an OVA, the disk
     std::size_t max_problems = 1000;
+    /// Read every allocated range once the tables hold together (off: the tables only, which
+    /// takes a moment however large the disk is).
+    bool read_data = true;
 };
 
 /// Checks the image at `path`. Throws Error only when the file cannot be read at all (missing,
@@ -67,7 +71,7 @@ struct CheckOptions {
 CheckReport check_image(const std::filesystem::path& path, const CheckOptions& options = {});
 
 /// The default check of Format::check(): opens `source` as `format` (a delta alone is allowed)
-/// and reads every allocated range of the disk; an Error becomes a problem.
+/// and, when report.read_data, reads every allocated range of the disk; an Error becomes a problem.
 void check_by_reading(const Format& format, std::shared_ptr<const ByteSource> source, const OpenContext& context,
                       CheckReport& report);
 

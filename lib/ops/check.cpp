@@ -88,7 +88,9 @@ void check_by_reading(const Format& format, std::shared_ptr<const ByteSource> so
         return;
     }
     report.subformat = image->info().subformat;
-    read_every_extent(*image, report);
+    if (report.read_data) {
+        read_every_extent(*image, report);
+    }
 }
 
 void read_every_extent(const Image& image, CheckReport& report)
@@ -127,6 +129,7 @@ CheckReport check_image(const std::filesystem::path& path, const CheckOptions& o
     report.filename = source->name();
     report.format = std::string(format.name());
     report.max_problems = options.max_problems;
+    report.read_data = options.read_data;
     format.check(std::move(source), context, report);
     return report;
 }

@@ -377,6 +377,13 @@ TEST_CASE("imgcheck: stream-optimized VMDK damage: a broken grain marker, a miss
         patch_le64(bad, first_marker, 128 * 5);
         require_problem(bad, "grain 0", first_marker);
     }
+    SUBCASE("a damaged compressed grain: found by the read pass, which --no-read skips")
+    {
+        const auto bad = damaged_copy(dir, good, "inflate.vmdk");
+        patch_file(bad, first_marker + 12 + 100, {std::byte{0x55}, std::byte{0xAA}, std::byte{0x55}, std::byte{0xAA}});
+        require_problem(bad, "disk data", first_marker);
+        require_clean(bad, {"--no-read"});
+    }
     SUBCASE("no end-of-stream marker")
     {
         const auto bad = damaged_copy(dir, good, "eos.vmdk");

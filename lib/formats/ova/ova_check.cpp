@@ -184,6 +184,7 @@ private:
         CheckReport inner;
         inner.filename = bytes->name();
         inner.max_problems = report_.max_problems;
+        inner.read_data = report_.read_data;
         std::string kind;
         try {
             const Format& format = disk_format(*bytes);

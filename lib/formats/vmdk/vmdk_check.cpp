@@ -115,9 +115,10 @@ private:
         try {
             const SparseHeader footer = read_stream_footer_of(file_);
             const std::uint64_t at = file_.size() - stream_tail_bytes + sector_bytes;
+            // The footer repeats the header with the directory's real place (technote, "The Footer").
             if (footer.capacity != header_.capacity || footer.grain_sectors != header_.grain_sectors ||
-                footer.gtes_per_gt != header_.gtes_per_gt || footer.flags != header_.flags) {
-                add("stream footer", at, "differs from the header in capacity, grain size, table size or flags");
+                footer.gtes_per_gt != header_.gtes_per_gt) {
+                add("stream footer", at, "differs from the header in capacity, grain size or grain table size");
             }
             header_ = footer;
             footer_ = true;

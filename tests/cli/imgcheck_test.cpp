@@ -455,4 +455,24 @@ TEST_CASE("imgcheck: OVA: a member besides the disks whose bytes differ from its
     require_problem(dir / "bad.ova", "manifest digest of \"vm.nvram\"", index.back().data_offset);
 }
 
+TEST_CASE("imgcheck: a twoGbMaxExtentSparse VMDK: damage in an extent file is named with that file and its offset")
+{
+    const TempDir dir;
+    write_whole_file(dir / "random", random_bytes(MiB_, 11));
+    const std::filesystem::path vmdk = dir / "split.vmdk";
+    run_program("qemu-img", {"create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", vmdk.string(), "64M"});
+    qemu_write_pieces(vmdk, "vmdk", dir / "random");
+    require_clean(vmdk);
+    const std::filesystem::path extent = dir / "split-s001.vmdk";
+    REQUIRE(std::filesystem::exists(extent));
+    const std::uint64_t gd = le64_at(extent, 56) * 512;
+    const std::uint64_t gt0 = std::uint64_t{le32_at(extent, gd)} * 512;
+    patch_le32(extent, gt0 + 4 * 2, 0x00F00000);
+    const CheckRun run = imgcheck(vmdk);
+    INFO(run.report.dump(2));
+    CHECK(run.exit_code == 1);
+    CHECK(has_problem(run.report, "extent file \"split-s001.vmdk\"", std::uint64_t{0x00F00000} * 512));
+    CHECK(has_problem(run.report, "(descriptor line 8): grain 2", std::uint64_t{0x00F00000} * 512));
+}
+
 }  // TEST_SUITE

@@ -4,7 +4,10 @@
 // A disk stored gzip-compressed or in chunks is checked through its inflated bytes; its problems'
 // offsets are then inside the inflated disk. The other members the manifest lists (NVRAM, ISO
 // images not attached as disks) are hashed too.
+#include <algorithm>
 #include <set>
+#include <span>
+#include <vector>
 
 #include <fmt/format.h>
 

@@ -16,7 +16,7 @@
 // (open-vmdk --noreorder); a stream file without end-of-stream marker whose header gives the grain
 // directory (qemu's output, reference vmdk.md §2.5) — the last two are reported as state facts.
 #include <array>
-#include <map>
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <vector>

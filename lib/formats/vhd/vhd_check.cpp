@@ -87,7 +87,7 @@ std::optional<DynamicHeader> check_dynamic_header(const ByteSource& source, std:
     return header;
 }
 
-/// Loads the BAT (all max_table_entries entries) once it is known to lie inside the file.
+/// Loads the BAT entries the disk uses, once the whole table is known to lie inside the file.
 std::optional<std::vector<std::uint32_t>> load_bat(const ByteSource& source, const DynamicHeader& header,
                                                    std::uint64_t header_offset, std::uint64_t needed,
                                                    CheckReport& report)
@@ -106,9 +106,10 @@ std::optional<std::vector<std::uint32_t>> load_bat(const ByteSource& source, con
                                header_offset + header_table_offset_field));
         return std::nullopt;
     }
-    std::vector<std::byte> raw(static_cast<std::size_t>(bytes));
+    // Only the entries the disk uses are read (as the reader does); the rest must be in the file.
+    std::vector<std::byte> raw(static_cast<std::size_t>(needed * 4));
     source.read_at(raw, header.table_offset);
-    std::vector<std::uint32_t> bat(header.max_table_entries);
+    std::vector<std::uint32_t> bat(static_cast<std::size_t>(needed));
     for (std::size_t i = 0; i < bat.size(); ++i) {
         bat[i] = load_be<std::uint32_t>(raw.data() + i * 4);
     }

@@ -137,6 +137,30 @@ DESC
     rm -f "$work/ours.raw" "$work/qemu.raw"
 }
 
+# checks_clean FILE: imgcheck finds no problem (exit 0).
+checks_clean() {
+    local name
+    name=$(basename "$1")
+    if "$bin/imgcheck" "$1" > "$work/check.txt" 2>&1; then
+        ok "$name: imgcheck clean ($(tail -1 "$work/check.txt" | sed 's/^[^:]*: //'))"
+    else
+        bad "$name: imgcheck reports problems: $(head -c 400 "$work/check.txt")"
+    fi
+}
+
+# check_finds FILE STRUCTURE OFFSET: imgcheck exits 1 and names STRUCTURE at OFFSET (hex).
+check_finds() {
+    local name
+    name=$(basename "$1")
+    "$bin/imgcheck" "$1" > "$work/check.txt" 2>&1
+    local status=$?
+    if [[ $status == 1 ]] && grep -qF -- "$2 at offset $3:" "$work/check.txt"; then
+        ok "$name: imgcheck names the $2 at offset $3"
+    else
+        bad "$name: expected imgcheck exit 1 naming '$2 at offset $3', got exit $status: $(head -c 400 "$work/check.txt")"
+    fi
+}
+
 for name in "$images"/*.gz; do
     name=$(basename "$name" .gz)
     unpack "$name" > /dev/null || { bad "$name: cannot unpack"; continue; }
@@ -157,6 +181,14 @@ delta_with_parent "$work/dfvfs-image-differential.vhd"
 warns "$work/dfvfs-image.vhd" checksum
 warns "$work/dfvfs-image-differential.vhd" checksum
 same_as_qemu_after_checksum_fix "$work/dfvfs-image.vhd"
+for valid in dissect-fixed.vhd dissect-dynamic.vhd dfvfs-ext2.vhd dfvfs-fat-differential.vhd dissect-fixed.vhdx \
+             dissect-dynamic.vhdx dissect-differencing.avhdx dfvfs-ext2.vmdk dissect-sesparse.vmdk; do
+    checks_clean "$work/$valid"
+done
+# Made by an old qemu, then edited: both footers' checksums are wrong (0x200a40 = end footer + 64).
+check_finds "$work/dfvfs-image.vhd" footer 0x200a40
+check_finds "$work/dfvfs-image.vhd" "footer copy" 0x40
+check_finds "$work/dfvfs-image-differential.vhd" "dynamic header" 0x224
 
 if (cd "$work" && sha256sum --quiet -c inputs.sha256); then ok "no input was modified"; else bad "an input changed"; fi
 

@@ -1,6 +1,7 @@
 // diskshift — the whole public API.
 #pragma once
 
+#include <diskshift/check.hpp>
 #include <diskshift/commit.hpp>
 #include <diskshift/convert.hpp>
 #include <diskshift/error.hpp>

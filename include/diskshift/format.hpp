@@ -16,6 +16,8 @@
 
 namespace diskshift {
 
+struct CheckReport;
+
 /// What probing sees of a file: its first and last bytes, read once for every format.
 struct ProbeInput {
     std::span<const std::byte> head;  ///< the first min(64 KiB, size) bytes
@@ -57,6 +59,10 @@ public:
                                         const OpenContext& context) const = 0;
     /// Creates a writer into `sink`. The default throws Error(Errc::unsupported).
     virtual std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const;
+    /// Checks the structure of the image in `source`, adding what is wrong to `report` (check.hpp).
+    /// The default opens the image and reads every allocated range (check_by_reading()).
+    virtual void check(std::shared_ptr<const ByteSource> source, const OpenContext& context,
+                       CheckReport& report) const;
 };
 
 /// The built-in formats, in the order of lib/formats/builtin.cpp.

@@ -12,6 +12,7 @@
 
 #include "core/fail.hpp"
 #include "formats/builtin.hpp"
+#include "formats/checks.hpp"
 #include "formats/ova/ova_package.hpp"
 
 namespace diskshift::formats {
@@ -210,6 +211,12 @@ public:
         ImageInfo info = package_info(*source, *package, disk, *inner, chosen_by_default);
         return std::make_unique<OvaImage>(std::move(info), std::move(package), disk, std::move(inner),
                                           chosen_by_default);
+    }
+
+    void check(std::shared_ptr<const ByteSource> source, const OpenContext& context,
+               CheckReport& report) const override
+    {
+        check_ova(*this, std::move(source), context, report);
     }
 };
 

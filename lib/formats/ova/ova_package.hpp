@@ -33,6 +33,8 @@ public:
     const OvfDescriptor& descriptor() const noexcept { return descriptor_; }
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
     const std::string& name() const noexcept { return ova_->name(); }
+    /// The manifest beside the descriptor, when the package has one.
+    const std::optional<Manifest>& manifest() const noexcept { return manifest_; }
 
     /// The disk called `choice` (its id, or its number from 1); with an empty choice the only
     /// disk, or the first when there are several. Error(Errc::invalid_argument) lists the disks

@@ -21,6 +21,7 @@
 #include "core/rounding.hpp"
 #include "core/text.hpp"
 #include "formats/builtin.hpp"
+#include "formats/checks.hpp"
 #include "formats/delta.hpp"
 #include "formats/vhd/vhd_layout.hpp"
 #include "formats/vhd/vhd_writer.hpp"
@@ -589,6 +590,12 @@ public:
     std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const override
     {
         return create_writer(sink, std::move(request));
+    }
+
+    void check(std::shared_ptr<const ByteSource> source, const OpenContext& context,
+               CheckReport& report) const override
+    {
+        check_vhd(*this, std::move(source), context, report);
     }
 };
 

@@ -9,6 +9,7 @@
 #include "core/file_range.hpp"
 #include "core/text.hpp"
 #include "formats/builtin.hpp"
+#include "formats/checks.hpp"
 #include "formats/delta.hpp"
 #include "formats/vhdx/vhdx_layout.hpp"
 
@@ -334,6 +335,12 @@ public:
     std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const override
     {
         return create_writer(sink, std::move(request));
+    }
+
+    void check(std::shared_ptr<const ByteSource> source, const OpenContext& context,
+               CheckReport& report) const override
+    {
+        check_vhdx(*this, std::move(source), context, report);
     }
 };
 

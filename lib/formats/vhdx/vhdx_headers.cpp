@@ -250,6 +250,11 @@ void check_metadata_values(const ByteSource& file, const Metadata& m, std::uint6
 
 }  // namespace
 
+bool checksum_field_holds(std::span<const std::byte> bytes)
+{
+    return checksum_holds(bytes);
+}
+
 bool is_zero_guid(const Guid& guid) noexcept
 {
     return is_all_zero(guid);

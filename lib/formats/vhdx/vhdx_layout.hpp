@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -188,6 +189,10 @@ struct Geometry {
 };
 
 bool is_zero_guid(const Guid& guid) noexcept;
+
+/// True when the CRC-32C stored at offset 4 of a header, region table or log entry matches
+/// `bytes` with that field counted as zero (2.2.2, 2.2.3, 2.3.1.1).
+bool checksum_field_holds(std::span<const std::byte> bytes);
 
 /// The creator string of the file type identifier (2.2.1); the signature must have been checked.
 std::string read_creator(const ByteSource& file);

@@ -476,6 +476,11 @@ SparseHeader read_sparse_header(const ByteSource& file)
     return read_header_at(file, 0, "sparse extent header");
 }
 
+SparseHeader read_stream_footer_of(const ByteSource& file)
+{
+    return read_stream_footer(file);
+}
+
 void store_sparse_header(const SparseHeader& h, std::span<std::byte, sector_bytes> out) noexcept
 {
     std::fill(out.begin(), out.end(), std::byte{0});

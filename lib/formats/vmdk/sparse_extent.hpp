@@ -41,6 +41,11 @@ bool is_hosted_sparse_header(std::span<const std::byte> head) noexcept;
 /// Error(Errc::unsupported) naming the file, the field and its offset.
 SparseHeader read_sparse_header(const ByteSource& file);
 
+/// The footer of a stream file whose header gives the grain directory's place as GD_AT_END: the
+/// last three sectors must be a footer marker, the footer and an end-of-stream marker (technote,
+/// "The Footer"). Throws Error(Errc::corrupt) naming the structure and its offset otherwise.
+SparseHeader read_stream_footer_of(const ByteSource& file);
+
 /// Lays `header` out as the 512-byte structure (magic, fields, the new-line test characters, zero
 /// padding), for a file's header or a stream file's footer.
 void store_sparse_header(const SparseHeader& header, std::span<std::byte, sector_bytes> out) noexcept;

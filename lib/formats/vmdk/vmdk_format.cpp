@@ -14,6 +14,7 @@
 
 #include "core/fail.hpp"
 #include "formats/builtin.hpp"
+#include "formats/checks.hpp"
 #include "formats/delta.hpp"
 #include "formats/vmdk/descriptor.hpp"
 #include "formats/vmdk/extent_data.hpp"
@@ -352,6 +353,12 @@ public:
     std::unique_ptr<Writer> create(ByteSink& sink, CreateRequest request) const override
     {
         return create_writer(sink, std::move(request));
+    }
+
+    void check(std::shared_ptr<const ByteSource> source, const OpenContext& context,
+               CheckReport& report) const override
+    {
+        check_vmdk(*this, std::move(source), context, report);
     }
 };
 

@@ -79,6 +79,8 @@ const std::vector<ToolCase>& tool_cases()
         {"imgconv --all-disks", "imgconv", {"-O", "raw", "--all-disks", "{DST}.d", "{SRC}"}, Reach::data, Applies::ova},
         {"vmdk2raw", "vmdk2raw", {"{SRC}", "{DST}.raw"}, Reach::data, Applies::vmdk},
         {"imgmerge", "imgmerge", {"{SRC}", "-o", "{DST}.raw"}, Reach::data, Applies::chain},
+        {"imgcheck", "imgcheck", {"{SRC}"}, Reach::data},
+        {"imgcheck --json", "imgcheck", {"--json", "{SRC}"}, Reach::data},
         {"imgfix --output", "imgfix", {"--output", "{DST}.raw", "{SRC}"}, Reach::data, Applies::all, true},
     };
     return cases;

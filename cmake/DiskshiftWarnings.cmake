@@ -17,3 +17,13 @@ if(DISKSHIFT_SANITIZE)
     # inside <regex> that are not there; the sanitizers themselves check the real thing at run time.
     target_compile_options(diskshift_flags INTERFACE -Wno-maybe-uninitialized)
 endif()
+# The fuzz build (tests/fuzz): every diskshift file carries libFuzzer's coverage hooks and the
+# sanitizers; the fuzz targets add -fsanitize=fuzzer (libFuzzer's main) when they link.
+if(DISKSHIFT_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "DISKSHIFT_FUZZ needs clang (libFuzzer): configure with CXX=clang++")
+    endif()
+    set(_fuzz_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_compile_options(diskshift_flags INTERFACE -fsanitize=fuzzer-no-link ${_fuzz_sanitizers})
+    target_link_options(diskshift_flags INTERFACE ${_fuzz_sanitizers})
+endif()

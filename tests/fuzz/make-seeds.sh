@@ -6,6 +6,8 @@
 set -euo pipefail
 
 out=${1:?usage: make-seeds.sh OUTDIR [IMGCONV]}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 imgconv=${2:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # imgconv may carry the sanitizers (the fuzz build); leaks at exit are not what seeds are about.

@@ -2,13 +2,15 @@
 # Makes the fuzz targets' seed corpora in OUTDIR/<target>/: small images (virtual size 1-4 MiB,
 # a few KiB of data) from qemu-img and, when IMGCONV is given, from our own writers, and copies of
 # the text files in testdata/. Small seeds keep the fuzzer mutating metadata rather than data.
-#   tests/fuzz/make-seeds.sh OUTDIR [IMGCONV]
+#   tests/fuzz/make-seeds.sh OUTDIR [IMGCONV [SEED_VHDX_LOG]]
+# SEED_VHDX_LOG (fuzz_seed_vhdx_log, built with the fuzz targets) adds a VHDX with a pending log.
 set -euo pipefail
 
 out=${1:?usage: make-seeds.sh OUTDIR [IMGCONV]}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 imgconv=${2:-}
+seed_vhdx_log=${3:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # imgconv may carry the sanitizers (the fuzz build); leaks at exit are not what seeds are about.
 export ASAN_OPTIONS=detect_leaks=0
@@ -52,6 +54,10 @@ cp "$work/flat.vmdk" "$out/vmdk_descriptor/qemu-monolithicFlat.txt"
 qemu-img create -q -f vpc -o subformat=dynamic "$out/vhd/qemu-dynamic-empty.vhd" 4M
 qemu-img create -q -f vpc -o subformat=fixed "$out/vhd/qemu-fixed.vhd" 64K
 qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M,log_size=1M "$out/vhdx/qemu-dynamic-empty.vhdx" 4M
+if [[ -n $seed_vhdx_log ]]; then
+    cp "$out/vhdx/qemu-dynamic-empty.vhdx" "$out/vhdx/qemu-pending-log.vhdx"
+    "$seed_vhdx_log" "$out/vhdx/qemu-pending-log.vhdx"
+fi
 
 # Our writers.
 if [[ -n $imgconv ]]; then

@@ -97,6 +97,27 @@ std::shared_ptr<const ByteSource> related_file(const std::shared_ptr<const Memor
     return std::make_shared<SubrangeSource>(input, start, bytes.size() - start, input->name() + "-extent");
 }
 
+void open_with_related(std::shared_ptr<const ByteSource> source, std::shared_ptr<const ByteSource> related,
+                       const std::string& format)
+{
+    OpenContext context;
+    context.options.format = format;
+    context.options.allow_delta_alone = true;
+    context.resolver = [related, name = source->name()](const std::string& file) {
+        if (!related) {
+            throw Error(Errc::unsupported, name + ": the fuzz harness serves no file \"" + file + "\"");
+        }
+        return related;
+    };
+    expect_only_errors([&] {
+        const std::unique_ptr<Image> image = open_image(std::move(source), context);
+        read_bounded(*image);
+        if (std::getenv("DISKSHIFT_FUZZ_VERBOSE") != nullptr) {
+            std::cerr << "read " << image->info().format << " of " << image->size() << " bytes\n";
+        }
+    });
+}
+
 }  // namespace
 
 void note_error(const Error& e)
@@ -112,19 +133,12 @@ void open_and_read(std::span<const std::uint8_t> input, const std::string& forma
     std::vector<std::byte> bytes(input.size());
     std::copy(input.begin(), input.end(), reinterpret_cast<std::uint8_t*>(bytes.data()));
     const auto source = std::make_shared<const MemorySource>(std::move(bytes), name);
+    open_with_related(source, related_file(source, input), format);
+}
 
-    OpenContext context;
-    context.options.format = format;
-    context.options.allow_delta_alone = true;
-    const std::shared_ptr<const ByteSource> related = related_file(source, input);
-    context.resolver = [related](const std::string&) { return related; };
-    expect_only_errors([&] {
-        const std::unique_ptr<Image> image = open_image(source, context);
-        read_bounded(*image);
-        if (std::getenv("DISKSHIFT_FUZZ_VERBOSE") != nullptr) {
-            std::cerr << "read " << image->info().format << " of " << image->size() << " bytes\n";
-        }
-    });
+void open_and_read(std::shared_ptr<const ByteSource> source, const std::string& format)
+{
+    open_with_related(std::move(source), nullptr, format);
 }
 
 }  // namespace diskshift::fuzz

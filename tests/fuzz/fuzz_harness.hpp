@@ -4,11 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include <diskshift/error.hpp>
+#include <diskshift/io.hpp>
 
 namespace diskshift::fuzz {
 
@@ -43,5 +45,9 @@ inline std::string_view as_text(std::span<const std::uint8_t> input) noexcept
 /// input (related_file), so nothing outside the input is ever read. Delta layers are opened
 /// alone. Errors (diskshift::Error) are swallowed.
 void open_and_read(std::span<const std::uint8_t> input, const std::string& format, const std::string& name);
+
+/// The same for a source the target made from its input (fuzz_vhdx: a folded file); files the
+/// image names are refused.
+void open_and_read(std::shared_ptr<const ByteSource> source, const std::string& format);
 
 }  // namespace diskshift::fuzz

@@ -10,6 +10,7 @@
 #include <diskshift/format.hpp>
 #include <diskshift/image.hpp>
 #include <diskshift/io.hpp>
+#include <diskshift/ova.hpp>
 #include <diskshift/writer.hpp>
 
 namespace diskshift::fuzz {
@@ -19,6 +20,8 @@ constexpr std::uint64_t sample_bytes = std::uint64_t{1} << 20;
 /// Data extents of a sampled image read in part, and how much of each.
 constexpr std::size_t sampled_extents = 8;
 constexpr std::uint64_t extent_sample_bytes = 64 * 1024;
+/// The disks of a package (an OVA) read: the first four.
+constexpr std::size_t package_disks_read = 4;
 
 /// A writer that keeps nothing. It checks what convert() hands it lies inside the disk: a range
 /// outside is a bug in convert() or in a format's extents, reported as a crash.
@@ -97,7 +100,24 @@ std::shared_ptr<const ByteSource> related_file(const std::shared_ptr<const Memor
     return std::make_shared<SubrangeSource>(input, start, bytes.size() - start, input->name() + "-extent");
 }
 
-void open_with_related(std::shared_ptr<const ByteSource> source, std::shared_ptr<const ByteSource> related,
+/// Opens and reads one disk; returns how many disks its package (an OVA) holds, 0 for a lone image.
+std::size_t read_disk(const std::shared_ptr<const ByteSource>& source, const OpenContext& context)
+{
+    std::size_t disks = 0;
+    expect_only_errors([&] {
+        const std::unique_ptr<Image> image = open_image(source, context);
+        read_bounded(*image);
+        // What imgconv does before the output appears: the manifest check of an OVA's files.
+        verify_ova_reads(*image);
+        disks = ova_disks(*image).size();
+        if (std::getenv("DISKSHIFT_FUZZ_VERBOSE") != nullptr) {
+            std::cerr << "read " << image->info().format << " of " << image->size() << " bytes\n";
+        }
+    });
+    return disks;
+}
+
+void open_with_related(const std::shared_ptr<const ByteSource>& source, std::shared_ptr<const ByteSource> related,
                        const std::string& format)
 {
     OpenContext context;
@@ -109,13 +129,12 @@ void open_with_related(std::shared_ptr<const ByteSource> source, std::shared_ptr
         }
         return related;
     };
-    expect_only_errors([&] {
-        const std::unique_ptr<Image> image = open_image(std::move(source), context);
-        read_bounded(*image);
-        if (std::getenv("DISKSHIFT_FUZZ_VERBOSE") != nullptr) {
-            std::cerr << "read " << image->info().format << " of " << image->size() << " bytes\n";
-        }
-    });
+    const std::size_t disks = read_disk(source, context);
+    // A package's other disks, by number, up to a few.
+    for (std::size_t disk = 2; disk <= std::min(disks, package_disks_read); ++disk) {
+        context.options.disk = std::to_string(disk);
+        read_disk(source, context);
+    }
 }
 
 }  // namespace
@@ -138,7 +157,7 @@ void open_and_read(std::span<const std::uint8_t> input, const std::string& forma
 
 void open_and_read(std::shared_ptr<const ByteSource> source, const std::string& format)
 {
-    open_with_related(std::move(source), nullptr, format);
+    open_with_related(source, nullptr, format);
 }
 
 }  // namespace diskshift::fuzz

@@ -70,6 +70,7 @@ if [[ -n $imgconv ]]; then
         "$vhdx_seed" "$work/imgconv.vhdx" "$out/vhdx/imgconv-dynamic.vhdx-folded"
     fi
     "$imgconv" -f raw -O ova "$work/disk.raw" "$out/ova/imgconv.ova"
+    "$imgconv" -f raw -O ova "$work/disk.raw" "$work/small.raw" "$out/ova/imgconv-2disks.ova"
     mkdir -p "$work/ova"
     tar -xf "$out/ova/imgconv.ova" -C "$work/ova"
     cp "$work"/ova/*.ovf "$out/ovf/"

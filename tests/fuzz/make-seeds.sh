@@ -76,6 +76,14 @@ if [[ -n $imgconv ]]; then
     cp "$work"/ova/*.ovf "$out/ovf/"
     cp "$work"/ova/*.mf "$out/manifest/"
     cp "$out/ova/imgconv.ova" "$out/tar/"
+    # The same package with its disk gzip-compressed (ovf:compression, as ovftool writes) and no
+    # manifest.
+    gzip -9 -n -c "$work/ova/disk.vmdk" > "$work/ova/disk.vmdk.gz"
+    mkdir -p "$work/gz"
+    mv "$work/ova/disk.vmdk.gz" "$work/gz/disk.vmdk"
+    sed "s|<File ovf:href=\"disk.vmdk\" ovf:id=\"file1\" ovf:size=\"[0-9]*\"/>|<File ovf:href=\"disk.vmdk\" ovf:id=\"file1\" ovf:compression=\"gzip\"/>|" \
+        "$work"/ova/*.ovf > "$work/gz/vm.ovf"
+    tar -C "$work/gz" --format=ustar -cf "$out/ova/imgconv-gzip.ova" vm.ovf disk.vmdk
 fi
 
 # An OVA made by tar around a qemu-made stream-optimized disk and a descriptor from testdata/.

@@ -19,11 +19,11 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
     -DDISKSHIFT_FUZZ=ON -DDISKSHIFT_BUILD_TESTS=OFF -DDISKSHIFT_BUILD_TOOLS=ON -DDISKSHIFT_INSTALL=OFF \
     -DDISKSHIFT_FUZZ_SECONDS="$seconds" "${launcher[@]}" >/dev/null
 # imgconv (built with the same flags) writes some of the seeds.
-cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target imgconv fuzz_vhdx_seed \
+cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target imgconv fuzz_seed \
     $(printf 'fuzz_%s ' vmdk vmdk_descriptor vhd vhdx ova tar ovf manifest)
 
 if [[ -n ${FUZZ_TARGETS:-} ]]; then
-    "$root/tests/fuzz/make-seeds.sh" "$build/tests/fuzz/seeds" "$build/bin/imgconv" "$build/bin/fuzz_vhdx_seed"
+    "$root/tests/fuzz/make-seeds.sh" "$build/tests/fuzz/seeds" "$build/bin/imgconv" "$build/bin/fuzz_seed"
     # shellcheck disable=SC2086
     exec "$root/tests/fuzz/run-fuzzers.sh" "$build/bin" "$build/tests/fuzz" "$seconds" $FUZZ_TARGETS
 fi

@@ -2,16 +2,16 @@
 # Makes the fuzz targets' seed corpora in OUTDIR/<target>/: small images (virtual size 1-4 MiB,
 # a few KiB of data) from qemu-img and, when IMGCONV is given, from our own writers, and copies of
 # the text files in testdata/. Small seeds keep the fuzzer mutating metadata rather than data.
-#   tests/fuzz/make-seeds.sh OUTDIR [IMGCONV [VHDX_SEED]]
-# fuzz_vhdx reads folded VHDX files (tests/fuzz/vhdx_fold.hpp): VHDX_SEED (fuzz_vhdx_seed, built
-# with the fuzz targets) folds them and makes one with a pending log. Without it, no VHDX seeds.
+#   tests/fuzz/make-seeds.sh OUTDIR [IMGCONV [FUZZ_SEED]]
+# FUZZ_SEED (built with the fuzz targets) makes what qemu-img cannot: ESXi sparse VMDKs, and the
+# folded VHDX files fuzz_vhdx reads (tests/fuzz/vhdx_fold.hpp; without it, no VHDX seeds).
 set -euo pipefail
 
 out=${1:?usage: make-seeds.sh OUTDIR [IMGCONV]}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 imgconv=${2:-}
-vhdx_seed=${3:-}
+fuzz_seed=${3:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # imgconv may carry the sanitizers (the fuzz build); leaks at exit are not what seeds are about.
 export ASAN_OPTIONS=detect_leaks=0
@@ -55,9 +55,10 @@ cp "$work/flat.vmdk" "$out/vmdk_descriptor/qemu-monolithicFlat.txt"
 qemu-img create -q -f vpc -o subformat=dynamic "$out/vhd/qemu-dynamic-empty.vhd" 4M
 qemu-img create -q -f vpc -o subformat=fixed "$out/vhd/qemu-fixed.vhd" 64K
 qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M,log_size=1M "$work/empty.vhdx" 4M
-if [[ -n $vhdx_seed ]]; then
-    "$vhdx_seed" "$work/empty.vhdx" "$out/vhdx/qemu-dynamic-empty.vhdx-folded"
-    "$vhdx_seed" --pending-log "$work/empty.vhdx" "$out/vhdx/qemu-pending-log.vhdx-folded"
+if [[ -n $fuzz_seed ]]; then
+    "$fuzz_seed" vhdx "$work/empty.vhdx" "$out/vhdx/qemu-dynamic-empty.vhdx-folded"
+    "$fuzz_seed" vhdx --pending-log "$work/empty.vhdx" "$out/vhdx/qemu-pending-log.vhdx-folded"
+    "$fuzz_seed" esx "$out/vmdk"
 fi
 
 # Our writers.
@@ -66,8 +67,8 @@ if [[ -n $imgconv ]]; then
     "$imgconv" -f raw -O vmdk -o subformat=monolithicSparse "$work/disk.raw" "$out/vmdk/imgconv-sparse.vmdk"
     "$imgconv" -f raw -O vhd -o block_size=1M "$work/small.raw" "$out/vhd/imgconv-dynamic.vhd"
     "$imgconv" -f raw -O vhdx -o block_size=1M "$work/small.raw" "$work/imgconv.vhdx"
-    if [[ -n $vhdx_seed ]]; then
-        "$vhdx_seed" "$work/imgconv.vhdx" "$out/vhdx/imgconv-dynamic.vhdx-folded"
+    if [[ -n $fuzz_seed ]]; then
+        "$fuzz_seed" vhdx "$work/imgconv.vhdx" "$out/vhdx/imgconv-dynamic.vhdx-folded"
     fi
     "$imgconv" -f raw -O ova "$work/disk.raw" "$out/ova/imgconv.ova"
     "$imgconv" -f raw -O ova "$work/disk.raw" "$work/small.raw" "$out/ova/imgconv-2disks.ova"

@@ -9,8 +9,10 @@ endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(diskshift_flags INTERFACE -Wno-restrict)
 endif()
+# AddressSanitizer and UndefinedBehaviorSanitizer, for the sanitized build and the fuzz build.
+set(_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 if(DISKSHIFT_SANITIZE)
-    set(DISKSHIFT_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    set(DISKSHIFT_SANITIZER_FLAGS ${_sanitizers})
     target_compile_options(diskshift_flags INTERFACE ${DISKSHIFT_SANITIZER_FLAGS})
     target_link_options(diskshift_flags INTERFACE ${DISKSHIFT_SANITIZER_FLAGS})
     # GCC 12's flow analysis sees the sanitizers' instrumentation and reports uninitialised values
@@ -25,3 +27,13 @@ function(diskshift_sanitizer_defaults target)
         target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/sanitizer_defaults.cpp)
     endif()
 endfunction()
+
+# The fuzz build (tests/fuzz): every diskshift file carries libFuzzer's coverage hooks and the
+# sanitizers; the fuzz targets add -fsanitize=fuzzer (libFuzzer's main) when they link.
+if(DISKSHIFT_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "DISKSHIFT_FUZZ needs clang (libFuzzer): configure with CXX=clang++")
+    endif()
+    target_compile_options(diskshift_flags INTERFACE -fsanitize=fuzzer-no-link ${_sanitizers})
+    target_link_options(diskshift_flags INTERFACE ${_sanitizers})
+endif()

@@ -4,7 +4,8 @@
 #   scripts/setup.sh demo    install + build, convert the bundled sample, then migrate a generated
 #                            guest: OVA in, raw disk out, imgfix's report printed
 #   scripts/setup.sh test    install + build with AddressSanitizer and UndefinedBehaviorSanitizer
-#                            (in build-sanitize/), run every test there (what CI runs)
+#                            (in build-sanitize/), run every test there, then run each fuzz target
+#                            for FUZZ_SECONDS (default 15) seconds (what CI runs)
 #   scripts/setup.sh deps    only install the missing packages
 #   scripts/setup.sh build   install + build
 #
@@ -106,10 +107,16 @@ run_tests() {
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 1500
 }
 
+# Every libFuzzer target for a short, fixed time (scripts/fuzz.sh: a clang build in build-fuzz/).
+run_fuzz_smoke() {
+    log "fuzzing every parser for ${FUZZ_SECONDS:-15} s each"
+    bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-15}"
+}
+
 case ${1:-} in
     deps) install_missing_packages ;;
     build) install_missing_packages; build ;;
     demo) install_missing_packages; build; run_demo ;;
-    test) install_missing_packages; build_for_tests; run_tests ;;
+    test) install_missing_packages; build_for_tests; run_tests; run_fuzz_smoke ;;
     *) echo "usage: scripts/setup.sh demo|test|deps|build" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include <diskshift/check.hpp>
 #include <diskshift/convert.hpp>
 #include <diskshift/format.hpp>
 #include <diskshift/image.hpp>
@@ -117,6 +118,17 @@ std::size_t read_disk(const std::shared_ptr<const ByteSource>& source, const Ope
     return disks;
 }
 
+/// What imgcheck does with the file: the format's structural check. Its tables only: the read
+/// pass of a large disk is as unbounded as convert() (read_bounded() covers the reading).
+void check_structure(const std::shared_ptr<const ByteSource>& source, const OpenContext& context)
+{
+    expect_only_errors([&] {
+        CheckReport report;
+        report.read_data = false;
+        find_format(context.options.format).check(source, context, report);
+    });
+}
+
 void open_with_related(const std::shared_ptr<const ByteSource>& source, std::shared_ptr<const ByteSource> related,
                        const std::string& format)
 {
@@ -129,6 +141,7 @@ void open_with_related(const std::shared_ptr<const ByteSource>& source, std::sha
         }
         return related;
     };
+    check_structure(source, context);
     const std::size_t disks = read_disk(source, context);
     // A package's other disks, by number, up to a few.
     for (std::size_t disk = 2; disk <= std::min(disks, package_disks_read); ++disk) {

@@ -5,7 +5,7 @@
 #                            guest: OVA in, raw disk out, imgfix's report printed
 #   scripts/setup.sh test    install + build with AddressSanitizer and UndefinedBehaviorSanitizer
 #                            (in build-sanitize/), run every test there, then run each fuzz target
-#                            for FUZZ_SECONDS (default 15) seconds (what CI runs)
+#                            for FUZZ_SECONDS (default 10) seconds (what CI runs)
 #   scripts/setup.sh deps    only install the missing packages
 #   scripts/setup.sh build   install + build
 #
@@ -109,8 +109,8 @@ run_tests() {
 
 # Every libFuzzer target for a short, fixed time (scripts/fuzz.sh: a clang build in build-fuzz/).
 run_fuzz_smoke() {
-    log "fuzzing every parser for ${FUZZ_SECONDS:-15} s each"
-    bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-15}"
+    log "fuzzing every parser for ${FUZZ_SECONDS:-10} s each"
+    bash "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-10}"
 }
 
 case ${1:-} in

@@ -50,19 +50,6 @@ std::string folder_of(const std::string& path)
 /// Members are hashed this many bytes at a time.
 constexpr std::uint64_t hash_piece_bytes = 4ULL << 20;
 
-/// The disk's format by content; anything unrecognised (an ISO, a raw disk) is checked as raw.
-const Format& disk_format(const ByteSource& source)
-{
-    try {
-        return detect_format(source);
-    } catch (const Error& e) {
-        if (e.code() != Errc::unsupported) {
-            throw;
-        }
-        return find_format("raw");
-    }
-}
-
 class OvaChecker {
 public:
     OvaChecker(std::shared_ptr<const ByteSource> ova, const OpenContext& context, CheckReport& report)
@@ -190,7 +177,7 @@ private:
         inner.read_data = report_.read_data;
         std::string kind;
         try {
-            const Format& format = disk_format(*bytes);
+            const Format& format = ova::probed_format_or_raw(*bytes);
             inner.format = std::string(format.name());
             format.check(bytes, inner_context(file->href), inner);
             kind = inner.format + (inner.subformat ? "/" + *inner.subformat : "");

@@ -76,22 +76,16 @@ bool starts_with_bytes(const ByteSource& source, std::string_view magic)
     return head == magic;
 }
 
-/// The disk's format, by content: a format's probe, else qcow2 (refused), else raw (an ISO, or a
-/// raw disk as oVirt and virt-v2v store them).
+/// The disk's format, by content (ova::probed_format_or_raw), with qcow2 refused rather than read
+/// as raw: no probe of ours recognises it (detect_format never answers raw).
 const Format& disk_format(const ByteSource& source)
 {
-    try {
-        return detect_format(source);
-    } catch (const Error& e) {
-        if (e.code() != Errc::unsupported) {
-            throw;
-        }
-    }
-    if (starts_with_bytes(source, qcow2_magic)) {
+    const Format& format = ova::probed_format_or_raw(source);
+    if (format.name() == "raw" && starts_with_bytes(source, qcow2_magic)) {
         fail(Errc::unsupported, "{}: a qcow2 disk (as oVirt packages carry): diskshift does not read qcow2; convert "
              "the disk with qemu-img", source.name());
     }
-    return find_format("raw");
+    return format;
 }
 
 std::string folder_of(const std::string& href)

@@ -378,6 +378,18 @@ void OvaPackage::finish_verification(const OvfDisk& disk)
     }
 }
 
+const Format& probed_format_or_raw(const ByteSource& source)
+{
+    try {
+        return detect_format(source);
+    } catch (const Error& e) {
+        if (e.code() != Errc::unsupported) {
+            throw;
+        }
+    }
+    return find_format("raw");
+}
+
 std::string OvaPackage::detected_format(const OvfDisk& disk)
 {
     const OvfFile* file = file_of(disk);

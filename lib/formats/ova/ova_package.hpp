@@ -18,7 +18,15 @@
 #include "formats/ova/tar_index.hpp"
 #include "formats/ova/verifying_source.hpp"
 
+namespace diskshift {
+class Format;
+}
+
 namespace diskshift::formats::ova {
+
+/// The format of a disk inside a package, by content: the best probe, else raw (an ISO, or a raw
+/// disk as oVirt and virt-v2v store them). Errors other than "no format recognised" propagate.
+const Format& probed_format_or_raw(const ByteSource& source);
 
 /// True for a name ending ".ovf", in any case (DSP0243: the descriptor).
 bool is_descriptor_name(std::string_view name) noexcept;

@@ -454,6 +454,16 @@ Mutation vmdk_gt_entry_past_eof(const std::string& file)
 }
 
 /// Mutations of a hosted sparse extent (monolithicSparse, an extent of a descriptor, streams).
+/// A descriptor (disk.vmdk) that names itself as its parent: a loop that whatever reads the disk
+/// through its parents must refuse; imginfo describes the one file.
+Mutation descriptor_names_itself_as_parent(const std::string& descriptor)
+{
+    return through_other_layer(edit("the descriptor is its own parent", Reach::data, descriptor, [](Bytes& b) {
+        replace_text_in_place(b, "parentCID=ffffffff", "parentCID=00000000");
+        replace_text_in_place(b, "# Extent description", "parentFileNameHint=\"disk.vmdk\"\n#");
+    }));
+}
+
 std::vector<Mutation> sparse_extent_mutations(const std::string& file, std::uint64_t size, std::uint64_t seed)
 {
     return {
@@ -547,12 +557,7 @@ TEST_CASE("Mutated images: VMDK descriptor with a sparse extent (twoGbMaxExtentS
              [=](Bytes& b) { replace_text_in_place(b, "\"" + extent + "\"", "\"disk.vmdk\""); }),
         edit("a FLAT extent names the descriptor itself", Reach::header, base.source,
              [=](Bytes& b) { replace_text_in_place(b, "SPARSE \"" + extent + "\"", "FLAT \"disk.vmdk\" 0"); }),
-        // imginfo describes the one file; whatever reads the disk through its parents must fail.
-        through_other_layer(edit("the descriptor is its own parent", Reach::data, base.source,
-             [](Bytes& b) {
-                 replace_text_in_place(b, "parentCID=ffffffff", "parentCID=00000000");
-                 replace_text_in_place(b, "# Extent description", "parentFileNameHint=\"disk.vmdk\"\n#");
-             })),
+        descriptor_names_itself_as_parent(base.source),
         random_flips(base.source, 0, 200, 4, 0x9301, Reach::maybe),
     };
     auto extent_mutations = sparse_extent_mutations(extent, size, 0x9302);
@@ -573,11 +578,7 @@ TEST_CASE("Mutated images: VMDK descriptor with a flat extent (monolithicFlat)")
              [=](Bytes& b) { replace_text_in_place(b, extent + "\" 0", extent + "\" 4611686018427387904"); }),
         edit("the flat extent is the descriptor itself", Reach::header, base.source,
              [=](Bytes& b) { replace_text_in_place(b, "\"" + extent + "\"", "\"disk.vmdk\""); }),
-        through_other_layer(edit("the descriptor is its own parent", Reach::data, base.source,
-             [](Bytes& b) {
-                 replace_text_in_place(b, "parentCID=ffffffff", "parentCID=00000000");
-                 replace_text_in_place(b, "# Extent description", "parentFileNameHint=\"disk.vmdk\"\n#");
-             })),
+        descriptor_names_itself_as_parent(base.source),
         random_flips(base.source, 0, 300, 6, 0x9311, Reach::maybe),
     };
     check_mutations(base, mutations);
